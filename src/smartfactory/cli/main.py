@@ -1,0 +1,55 @@
+"""The ``smartfactory`` command: thin Typer commands over the packages below."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from smartfactory.cli import plant as plant_commands
+from smartfactory.cli import simulate as simulate_commands
+from smartfactory.model.errors import UserError
+
+app = typer.Typer(
+    name="smartfactory",
+    help="Connect, measure, improve and assess a smart factory (智能工厂梯度培育).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(plant_commands.app, name="plant")
+app.command("simulate")(simulate_commands.simulate_command)
+app.command("demo")(simulate_commands.demo_command)
+app.command("summary")(simulate_commands.summary_command)
+app.command("export")(simulate_commands.export_command)
+
+EXIT_USER_ERROR = 1
+EXIT_INTERNAL_ERROR = 2
+
+
+def run() -> None:
+    """Entry point: user errors print in plain words and exit 1; bugs exit 2."""
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except Exception as exc:  # a usage error from click, or a bug
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(EXIT_USER_ERROR)
+        traceback.print_exc()
+        print("internal error: this is a bug in smartfactory; please report it", file=sys.stderr)
+        sys.exit(EXIT_INTERNAL_ERROR)
+
+
+if __name__ == "__main__":
+    run()

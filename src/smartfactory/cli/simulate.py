@@ -1,0 +1,237 @@
+"""``smartfactory simulate`` / ``demo`` / ``summary`` / ``export``: run the twin and look at the store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from smartfactory.cli.render import console, summary_table
+from smartfactory.model.errors import UserError
+from smartfactory.model.events import EventType
+from smartfactory.model.plant import Plant
+from smartfactory.model.plant_file import load_plant
+from smartfactory.simulate import Fault, ParquetSink, SimulationResult, check_faults, simulate
+from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore, summarise
+
+DEFAULT_STORE = Path(".smartfactory")
+DEMO_PLANT = Path("examples/plants/discrete_machining.toml")
+DEMO_START = date(2026, 3, 2)
+
+StoreOption = Annotated[
+    Path, typer.Option("--store", help="store folder (DuckDB telemetry + SQLite registry)")
+]
+
+
+def simulate_command(
+    plant_file: Annotated[Path, typer.Option("--plant", help="plant file (TOML)")],
+    days: Annotated[float, typer.Option(help="simulated days", min=0.001)] = 7.0,
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same events")] = 0,
+    start: Annotated[str | None, typer.Option(help="local start date or time, e.g. 2026-03-02")] = None,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="store folder (default .smartfactory)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write Parquet files instead: FILE.parquet")
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(help="inject a failure: EQUIPMENT@YYYY-MM-DDTHH:MM@REASON[@REPAIR_MINUTES]"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the run as JSON")] = False,
+) -> None:
+    """Run the digital twin of a plant and store (or export) every event it emits."""
+    if store is not None and out is not None:
+        raise UserError("give --store or --out, not both")
+    plant = load_plant(plant_file)
+    begin = _parse_start(start) if start else datetime.combine(DEMO_START, time())
+    faults = [_parse_fault(f, begin) for f in fault or []]
+    check_faults(plant, faults)  # before anything is written
+    if out is not None:
+        sink = ParquetSink(out)
+        try:
+            result = _run(plant, sink, begin, days, seed, faults, quiet=as_json)
+        finally:
+            sink.close()
+        _report(result, as_json, where={t.value: str(p) for t, p in sink.paths.items()})
+        return
+    folder = store or DEFAULT_STORE
+    result = run_into_store(plant, plant_file, folder, begin, days, seed, faults, quiet=as_json)
+    _report(result, as_json, where={"store": str(folder)})
+    if not as_json:
+        show_summary(plant, folder)
+
+
+def demo_command(
+    store: Annotated[Path, typer.Option("--store", help="store folder")] = DEFAULT_STORE,
+    plant_file: Annotated[Path, typer.Option("--plant", help="plant file")] = DEMO_PLANT,
+    days: Annotated[float, typer.Option(help="simulated days")] = 7.0,
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "en",
+) -> None:
+    """Simulate the sample machining plant for a week, store it, and summarise it."""
+    if not plant_file.exists():
+        raise UserError(f"demo plant file {plant_file} not found; run the demo from the repository root")
+    plant = load_plant(plant_file)
+    out = console()
+    out.print(f"[bold]smartfactory demo[/bold]: {plant.plant.name.en} / {plant.plant.name.zh}")
+    begin = datetime.combine(DEMO_START, time())
+    result = run_into_store(plant, plant_file, store, begin, days, seed, [], quiet=False)
+    _report(result, False, where={"store": str(store)})
+    show_summary(plant, store, lang)
+
+
+def summary_command(
+    plant_file: Annotated[Path, typer.Option("--plant", help="plant file")] = DEMO_PLANT,
+    store: StoreOption = DEFAULT_STORE,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "en",
+) -> None:
+    """Hours in each state, good / scrap / rework, energy and alarms per machine."""
+    show_summary(load_plant(plant_file), store, lang)
+
+
+def export_command(
+    to: Annotated[Path, typer.Option("--to", help="folder for the Parquet files")],
+    store: StoreOption = DEFAULT_STORE,
+    start: Annotated[str | None, typer.Option("--from", help="UTC start, e.g. 2026-03-02")] = None,
+    end: Annotated[str | None, typer.Option("--until", help="UTC end (exclusive)")] = None,
+    table: Annotated[list[EventType] | None, typer.Option(help="tables to export (default all)")] = None,
+) -> None:
+    """Export stored events as Parquet partitioned by day."""
+    with TelemetryStore.open(store, mode="read") as telemetry:
+        written = telemetry.export_parquet(
+            to, table, _parse_start(start) if start else None, _parse_start(end) if end else None
+        )
+    for name, path in written.items():
+        print(f"{name}: {path}")
+
+
+# --- shared by the commands ----------------------------------------------------------------
+
+
+def run_into_store(
+    plant: Plant,
+    plant_file: Path,
+    folder: Path,
+    begin: datetime,
+    days: float,
+    seed: int,
+    faults: list[Fault],
+    *,
+    quiet: bool,
+) -> SimulationResult:
+    """Simulate into the store folder and record the plant and the run in its registry."""
+    telemetry = TelemetryStore.open(folder, mode="write")
+    registry = Registry.open(folder / REGISTRY_FILE)
+    try:
+        digest = hashlib.sha256(plant_file.read_bytes()).hexdigest()
+        registry.save_plant(plant, str(plant_file), digest)
+        run_id = registry.record_run(plant.plant.id, seed, begin.replace(tzinfo=UTC), days, str(folder))
+        try:
+            result = _run(plant, telemetry, begin, days, seed, faults, quiet=quiet)
+        except BaseException:
+            registry.finish_run(run_id, event_counts={}, status="failed")
+            raise
+        registry.finish_run(run_id, event_counts=result.events_written, truth=result.truth_json())
+    finally:
+        telemetry.close()
+        registry.close()
+    return result
+
+
+def _run(
+    plant: Plant,
+    sink: TelemetryStore | ParquetSink,
+    begin: datetime,
+    days: float,
+    seed: int,
+    faults: list[Fault],
+    *,
+    quiet: bool,
+) -> SimulationResult:
+    if quiet:
+        return simulate(plant, sink, start=begin, days=days, seed=seed, faults=faults)
+    with Progress(
+        TextColumn("simulating {task.fields[plant]}"),
+        BarColumn(),
+        TextColumn("day {task.completed:.1f}/{task.total:.0f}"),
+        TimeElapsedColumn(),
+        console=console(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task("sim", total=days, plant=plant.plant.id)
+        return simulate(
+            plant,
+            sink,
+            start=begin,
+            days=days,
+            seed=seed,
+            faults=faults,
+            progress=lambda t, _h: bar.update(task, completed=t / 86400.0),
+        )
+
+
+def _report(result: SimulationResult, as_json: bool, where: dict[str, str]) -> None:
+    speed = result.horizon_s / max(result.wall_s, 1e-9)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "plant": result.plant_id,
+                    "seed": result.seed,
+                    "start_utc": result.start_utc.isoformat(),
+                    "simulated_s": result.horizon_s,
+                    "wall_s": round(result.wall_s, 3),
+                    "events_written": result.events_written,
+                    "where": where,
+                    "truth": result.truth_json(),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    written = ", ".join(f"{v:,} {k}" for k, v in result.events_written.items())
+    console().print(
+        f"simulated {result.horizon_s / 86400:.1f} days in {result.wall_s:.1f} s "
+        f"({speed:,.0f}× real time); newly stored: {written}"
+    )
+    for name, path in where.items():
+        console().print(f"data: {name} → [bold]{path}[/bold]")
+
+
+def show_summary(plant: Plant, folder: Path, lang: str = "en") -> None:
+    """Print the per-line, per-machine summary of a store."""
+    with TelemetryStore.open(folder, mode="read") as telemetry:
+        rows, (lo, hi) = summarise(telemetry, plant)
+    out = console()
+    out.print(f"stored period (UTC): {lo} → {hi}")
+    for table in summary_table(plant, rows, lang):
+        out.print(table)
+    out.print(f"telemetry: {folder / 'telemetry.duckdb'}   registry: {folder / REGISTRY_FILE}")
+
+
+def _parse_start(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{text!r} is not a date or time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+
+
+def _parse_fault(text: str, begin: datetime) -> Fault:
+    parts = text.split("@")
+    if len(parts) not in (3, 4):
+        raise UserError(f"--fault {text!r}: use EQUIPMENT@YYYY-MM-DDTHH:MM@REASON[@REPAIR_MINUTES]")
+    at = _parse_start(parts[1])
+    try:
+        repair = float(parts[3]) if len(parts) == 4 else None
+    except ValueError:
+        raise UserError(f"--fault {text!r}: repair minutes must be a number") from None
+    if at < begin:
+        raise UserError(f"--fault {text!r}: the time is before the simulation start {begin}")
+    return Fault(parts[0], (at - begin).total_seconds(), parts[2], repair)
