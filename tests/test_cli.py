@@ -229,20 +229,10 @@ def test_fault_on_unknown_equipment_is_a_one_line_error(tmp_path: Path) -> None:
     assert "'OP10-M1'" in line  # what is allowed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in cli/simulate.py: faults are checked inside simulate(), after run_into_store has "
-    "created the store and recorded a (failed) run; they should be checked before the store opens",
-)
-def test_fault_on_unknown_equipment_writes_nothing(tmp_path: Path) -> None:
-    cli(
-        *RUN,
-        "--store",
-        str(tmp_path / "s"),
-        "--json",
-        "--fault",
-        "NOPE@2026-03-02T10:00@U.MECH.SPINDLE",
-        cwd=tmp_path,
-    )
-    assert not (tmp_path / "s" / "telemetry.duckdb").exists()
-    assert not (tmp_path / "s" / "registry.sqlite").exists()
+@pytest.mark.parametrize("target", ["--store", "--out"])
+def test_fault_on_unknown_equipment_writes_nothing(target: str, tmp_path: Path) -> None:
+    # faults are checked before the store (or the Parquet folder) is opened
+    where = tmp_path / ("s" if target == "--store" else "p/x.parquet")
+    fault = "NOPE@2026-03-02T10:00@U.MECH.SPINDLE"
+    one_line_error(cli(*RUN, target, str(where), "--json", "--fault", fault, cwd=tmp_path))
+    assert not list(tmp_path.iterdir()), "a rejected run must write nothing"

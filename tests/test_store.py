@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-from plants import MachineSpec, PlantSpec
 
+from plants import MachineSpec, PlantSpec
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.model.events import SCHEMAS, EventType
 from smartfactory.model.plant_file import parse_plant

@@ -159,7 +159,7 @@ def _run(
     with Progress(
         TextColumn("simulating {task.fields[plant]}"),
         BarColumn(),
-        TextColumn("day {task.completed:.1f}/{task.total:.0f}"),
+        TextColumn("day {task.completed:.1f}/{task.total:g}"),
         TimeElapsedColumn(),
         console=console(),
         transient=False,

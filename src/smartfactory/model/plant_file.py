@@ -564,6 +564,7 @@ def _equipment_problems(raw: dict[str, Any]) -> Iterable[tuple[tuple[int | str, 
     parent_of = {r["code"]: r.get("parent") for _, r in reasons if isinstance(r.get("code"), str)}
     kinds = _reason_kinds(reasons)
     unplanned = sorted(c for c in parent_of if kinds.get(_root(parent_of, c)) == "unplanned")
+    cell_line = {c.get("id"): c.get("parent") for _, c in _entries(raw, "work_cell")}
     for i, e in _entries(raw, "equipment"):
         signals = [s for s in e.get("signal", []) or [] if isinstance(s, dict)]
         names = Counter(s.get("name") for s in signals)
@@ -612,8 +613,10 @@ def _equipment_problems(raw: dict[str, Any]) -> Iterable[tuple[tuple[int | str, 
                     (f"characteristic {ch.get('signal')!r} must be a declared signal with per_cycle = true"),
                 )
             if isinstance(ch, dict) and isinstance(ch.get("target_key"), str):
+                line = cell_line.get(e.get("parent"))
+                made_here = {r.get("product") for _, r in _entries(raw, "routing") if r.get("line") == line}
                 for k, p in _entries(raw, "product"):
-                    if ch["target_key"] not in (p.get("targets") or {}):
+                    if p.get("id") in made_here and ch["target_key"] not in (p.get("targets") or {}):
                         yield (
                             ("product", k, "targets"),
                             (

@@ -4,4 +4,12 @@ from smartfactory.simulate.engine import Fault
 from smartfactory.simulate.run import MachineTruth, SimulationResult, check_faults, simulate
 from smartfactory.simulate.sinks import MemorySink, ParquetSink
 
-__all__ = ["Fault", "MachineTruth", "MemorySink", "ParquetSink", "SimulationResult", "check_faults", "simulate"]
+__all__ = [
+    "Fault",
+    "MachineTruth",
+    "MemorySink",
+    "ParquetSink",
+    "SimulationResult",
+    "check_faults",
+    "simulate",
+]
