@@ -49,7 +49,7 @@ def summary_table(plant: Plant, rows: list[MachineSummary], lang: str = "en") ->
                 continue
             if not r.networked:
                 table.add_row(
-                    f"{r.equipment} [dim]{names[r.equipment]}[/dim]", "[dim]not networked: no live data[/dim]"
+                    f"{r.equipment} [dim]{names[r.equipment]}[/dim]", "[dim]no live data[/dim]"
                 )
                 continue
             table.add_row(

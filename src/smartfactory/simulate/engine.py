@@ -97,7 +97,8 @@ class Machine:
         self.reason_names = {r.code: r.name.en for r in plant.reasons}
         rel = equipment.reliability
         self.life = (rel and rng.weibull(rel.weibull_shape, rel.weibull_scale_h * 3600.0)) or math.inf
-        self.age = 0.0
+        # a plant is not new when the twin starts: each machine is somewhere in its life
+        self.age = self.life * rng.uniform() if math.isfinite(self.life) else 0.0
         self.micro_left = self._next_micro()
         self.micro_reason = plant.reason_for_role(ReasonRole.micro_stop)
         self.tool_reason = plant.reason_for_role(ReasonRole.tool_change)
