@@ -303,3 +303,15 @@ def test_a_bad_plant_file_writes_nothing_to_the_store(tmp_path: Path, valid_text
     assert not (store / "telemetry.duckdb").exists()
     assert not (store / "registry.sqlite").exists()
     assert not (tmp_path / ".smartfactory").exists()
+
+
+def test_a_date_only_release_after_a_date_time_due_is_a_clear_error(tmp_path: Path) -> None:
+    """TOML allows dates and date-times side by side; comparing them must not crash."""
+    text = Path("examples/plants/discrete_machining.toml").read_text(encoding="utf-8")
+    old = 'quantity = 240\ndue = 2026-03-03T20:00:00\n'
+    assert old in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(old, old + "release = 2026-03-04\n"), encoding="utf-8")
+    with pytest.raises(PlantFileError) as caught:
+        load_plant(bad)
+    assert any("release" in p.location and "due" in p.message for p in caught.value.problems)

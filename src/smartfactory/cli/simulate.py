@@ -7,6 +7,7 @@ import json
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -131,7 +132,8 @@ def run_into_store(
     try:
         digest = hashlib.sha256(plant_file.read_bytes()).hexdigest()
         registry.save_plant(plant, str(plant_file), digest)
-        run_id = registry.record_run(plant.plant.id, seed, begin.replace(tzinfo=UTC), days, str(folder))
+        start_utc = begin.replace(tzinfo=ZoneInfo(plant.plant.timezone)).astimezone(UTC)
+        run_id = registry.record_run(plant.plant.id, seed, start_utc, days, str(folder))
         try:
             result = _run(plant, telemetry, begin, days, seed, faults, quiet=quiet)
         except BaseException:

@@ -545,7 +545,11 @@ def _production_problems(raw: dict[str, Any]) -> Iterable[tuple[tuple[int | str,
                 (f"order {o.get('id')!r} is for unknown product {o.get('product')!r}; products are: {known}"),
             )
         due, release = o.get("due"), o.get("release")
-        if isinstance(due, date | datetime) and isinstance(release, date | datetime) and release > due:
+        if (
+            isinstance(due, date | datetime)
+            and isinstance(release, date | datetime)
+            and _moment(release) > _moment(due)
+        ):
             yield (
                 ("order", i, "release"),
                 f"order {o.get('id')!r} is released after it is due; release must be at or before due {due}",
@@ -557,6 +561,12 @@ def _production_problems(raw: dict[str, Any]) -> Iterable[tuple[tuple[int | str,
                 yield ("demand", "products", j), f"demand names unknown product {p!r}; products are: {known}"
     if not orders and not isinstance(demand, dict):
         yield ("order",), "the plant has no orders and no [demand]: nothing would be produced"
+
+
+def _moment(value: date | datetime) -> datetime:
+    # TOML allows a date or a date-time; compare them as the start of that day
+    moment = value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time())
+    return moment.replace(tzinfo=None)
 
 
 def _equipment_problems(raw: dict[str, Any]) -> Iterable[tuple[tuple[int | str, ...], str]]:

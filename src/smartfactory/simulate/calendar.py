@@ -46,7 +46,9 @@ class ShiftWindow:
 
 
 def local_epoch(moment: datetime, tz: ZoneInfo) -> float:
-    """Seconds since the Unix epoch of a plant-local wall-clock time."""
+    """Seconds since the Unix epoch of a plant-local wall-clock time (an explicit offset wins)."""
+    if moment.tzinfo is not None:
+        return moment.timestamp()
     return moment.replace(tzinfo=tz).timestamp()
 
 

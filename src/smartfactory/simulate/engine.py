@@ -137,8 +137,13 @@ class Machine:
 
     def _enter_segment(self, i: int) -> None:
         # planned maintenance restores part of the machine's life, once per window
-        if self.timeline.roles[i] is ReasonRole.planned_maintenance and i != self.last_pm_segment:
+        roles = self.timeline.roles
+        if roles[i] is ReasonRole.planned_maintenance and i != self.last_pm_segment:
+            # a window split by a shift boundary is still one maintenance job
+            continued = self.last_pm_segment == i - 1 and roles[i - 1] is ReasonRole.planned_maintenance
             self.last_pm_segment = i
+            if continued:
+                return
             rel = self.equipment.reliability
             if rel is not None:
                 self.age *= 1.0 - rel.pm_restoration

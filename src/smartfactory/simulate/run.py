@@ -178,8 +178,7 @@ def _orders(
         weights = np.asarray(demand.mix or [1.0] * len(demand.products), dtype=float)
         weights = weights / weights.sum()
         gap = 86400.0 / demand.per_day
-        # the generated stream starts where the explicit order book would be half done
-        t = 0.0 if not plant.orders else min(horizon, sum(o.quantity for o in plant.orders) * 0.0)
+        t = 0.0
         n = 0
         while t < horizon:
             n += 1
