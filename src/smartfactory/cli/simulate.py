@@ -18,6 +18,7 @@ from smartfactory.model.events import EventType
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
 from smartfactory.simulate import Fault, ParquetSink, SimulationResult, check_faults, simulate
+from smartfactory.simulate.calendar import local_epoch
 from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore, summarise
 
 DEFAULT_STORE = Path(".smartfactory")
@@ -132,7 +133,8 @@ def run_into_store(
     try:
         digest = hashlib.sha256(plant_file.read_bytes()).hexdigest()
         registry.save_plant(plant, str(plant_file), digest)
-        start_utc = begin.replace(tzinfo=ZoneInfo(plant.plant.timezone)).astimezone(UTC)
+        # the twin's own conversion, so an explicit offset in --start is honoured the same way
+        start_utc = datetime.fromtimestamp(local_epoch(begin, ZoneInfo(plant.plant.timezone)), UTC)
         run_id = registry.record_run(plant.plant.id, seed, start_utc, days, str(folder))
         try:
             result = _run(plant, telemetry, begin, days, seed, faults, quiet=quiet)
