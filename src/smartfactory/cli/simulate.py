@@ -13,12 +13,12 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from smartfactory.cli.render import console, summary_table
+from smartfactory.model.calendar import local_epoch
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import EventType
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
 from smartfactory.simulate import Fault, ParquetSink, SimulationResult, check_faults, simulate
-from smartfactory.simulate.calendar import local_epoch
 from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore, summarise
 
 DEFAULT_STORE = Path(".smartfactory")

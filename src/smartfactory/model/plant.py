@@ -239,6 +239,8 @@ class Equipment(Node):
     networked: bool = True
     automated: bool = True
     cycle_cv: float = Field(default=0.03, ge=0, le=1)
+    # rated equipment production capacity (ISO 22400 REPC), units per hour; feeds the load ratio
+    rated_capacity_per_h: float | None = Field(default=None, gt=0)
     signals: list[Signal] = Field(default_factory=list, alias="signal")
     energy: EnergyMeter | None = None
     reliability: Reliability | None = None

@@ -9,9 +9,9 @@ from typing import Any
 
 import simpy
 
+from smartfactory.model.calendar import Timeline
 from smartfactory.model.events import AlarmAction, Severity, State
 from smartfactory.model.plant import Equipment, Plant, ReasonRole, Routing
-from smartfactory.simulate.calendar import Timeline
 from smartfactory.simulate.randomness import RandomStream
 from smartfactory.simulate.recorder import AlarmLog, CountLog, CycleSignalLog, StateLog
 

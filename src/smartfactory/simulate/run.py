@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow as pa
 import simpy
 
+from smartfactory.model.calendar import build_timelines, local_epoch
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import SCHEMAS, AlarmAction, EventSink, EventType, Severity, State
 from smartfactory.model.plant import Plant
-from smartfactory.simulate.calendar import build_timelines, local_epoch
 from smartfactory.simulate.engine import Fault, Line, Machine, ReleasedOrder
 from smartfactory.simulate.randomness import RandomStream
 from smartfactory.simulate.signals import (

@@ -116,6 +116,7 @@ class PlantRow(Base):
     source_path: Mapped[str] = mapped_column(Text)
     source_sha256: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    document: Mapped[dict[str, Any] | None] = mapped_column(json_type(), nullable=True)
 
 
 class HierarchyNodeRow(Base):
@@ -261,6 +262,7 @@ class Registry:
             "source_path": source_path,
             "source_sha256": source_sha256.lower(),
             "loaded_at": datetime.now(UTC),
+            "document": plant.model_dump(mode="json", by_alias=True),
         }
         nodes = _node_rows(plant)
         with self._sessions.begin() as session:
@@ -274,6 +276,23 @@ class Registry:
         with self._sessions() as session:
             rows = session.scalars(select(PlantRow).order_by(PlantRow.id))
             return [_plant_record(row) for row in rows]
+
+    def get_plant(self, plant_id: str | None = None) -> Plant | None:
+        """The stored plant (the only one when ``plant_id`` is None); None if there is none."""
+        with self._sessions() as session:
+            query = select(PlantRow)
+            if plant_id is not None:
+                query = query.where(PlantRow.id == plant_id)
+            rows = list(session.scalars(query.order_by(PlantRow.id)))
+        if not rows:
+            return None
+        if len(rows) > 1:
+            raise UserError(
+                f"the registry holds {len(rows)} plants ({', '.join(r.id for r in rows)}); name one"
+            )
+        if rows[0].document is None:
+            raise UserError(f"plant {rows[0].id!r} was saved without its document; load its plant file again")
+        return Plant.model_validate(rows[0].document)
 
     def get_plant_nodes(self, plant_id: str) -> list[NodeRecord]:
         """A plant's hierarchy nodes in depth-first order; empty if the plant is unknown."""

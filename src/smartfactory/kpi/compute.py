@@ -1,0 +1,290 @@
+"""Compute ISO 22400-2 KPIs by hierarchy node and period: sum the elements, then divide."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from smartfactory.kpi.definitions import Catalogue, Kpi, catalogue, evaluate, to_ibis
+from smartfactory.kpi.elements import (
+    COUNT_COLUMNS,
+    ELEMENT_COLUMNS,
+    FLOAT_COLUMNS,
+    TIME_COLUMNS,
+    PlantTables,
+    Sources,
+    element_table,
+    plant_tables,
+)
+from smartfactory.kpi.periods import Per, Window, calendar_frame, window
+from smartfactory.model.errors import UserError
+from smartfactory.model.hierarchy import build_tree
+from smartfactory.model.plant import Level, Plant
+from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore
+
+KEY_COLUMNS = ["node", "level", "period_start", "period_end", "shift"]
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """KPI rows with the elements behind them and, for each missing value, why it is missing."""
+
+    plant: Plant
+    window: Window
+    by: Level
+    per: Per
+    kpis: list[Kpi]
+    table: pa.Table  # key columns, KPI columns, element columns (times in seconds)
+
+    def kpi_table(self) -> pa.Table:
+        """Key columns and the KPIs asked for (the tidy table of ``compute``)."""
+        return self.table.select([*KEY_COLUMNS, "data_coverage", *(k.id for k in self.kpis)])
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row as a dict of keys, KPIs and elements."""
+        return self.table.to_pylist()  # type: ignore[no-any-return]
+
+    def why_null(self, row: dict[str, Any], kpi: Kpi, lang: str = "en") -> str | None:
+        """Why ``kpi`` has no value in ``row`` (None when it has one)."""
+        return why_null(catalogue(), row, kpi, lang)
+
+
+def why_null(cat: Catalogue, row: dict[str, Any], kpi: Kpi, lang: str = "en") -> str | None:
+    """The reason a KPI is null in a row, in the user's words."""
+    if row.get(kpi.id) is not None and not _is_nan(row.get(kpi.id)):
+        return None
+    zh = lang.startswith("zh")
+    if kpi.needs is not None:
+        return ("需要：" if zh else "needs: ") + kpi.needs.get(lang)
+    values = _element_values(cat, row)
+    if kpi.valid_when and evaluate(kpi.valid_when, values) is not True and kpi.invalid is not None:
+        return kpi.invalid.get(lang)
+    for ref in kpi.refs:
+        if ref in cat.kpis and (row.get(ref) is None or _is_nan(row.get(ref))):
+            inner = why_null(cat, row, cat.kpis[ref], lang)
+            if inner:
+                return f"{ref}: {inner}"
+    if row.get("pbt_calendar", 0) > 0 and row.get("pbt", 0) == 0:
+        return "无数据" if zh else "no data"
+    if row.get("pbt_calendar", 0) == 0 and row.get("pq", 0) == 0:
+        return "无计划占用时间" if zh else "no planned busy time"
+    return "未定义：分母为零" if zh else "undefined: a denominator is zero"
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _element_values(cat: Catalogue, row: dict[str, Any]) -> dict[str, float | None]:
+    return {e.id: row.get(e.column) for e in cat.elements.values()}
+
+
+def compute(
+    store: TelemetryStore,
+    start: date | datetime,
+    end: date | datetime,
+    *,
+    by: Level | str = Level.equipment,
+    per: Per | str = Per.day,
+    kpis: list[str] | None = None,
+    node: str | None = None,
+    plant: Plant | None = None,
+) -> pa.Table:
+    """KPIs of the store from ``start`` up to ``end`` (plant-local) by node and period, as Arrow."""
+    return compute_result(store, start, end, by=by, per=per, kpis=kpis, node=node, plant=plant).kpi_table()
+
+
+def compute_result(
+    store: TelemetryStore,
+    start: date | datetime,
+    end: date | datetime,
+    *,
+    by: Level | str = Level.equipment,
+    per: Per | str = Per.day,
+    kpis: list[str] | None = None,
+    node: str | None = None,
+    plant: Plant | None = None,
+) -> KpiResult:
+    """Like ``compute``, with the elements behind every value and the reasons for missing ones."""
+    plant = plant or stored_plant(store)
+    backend = ibis.duckdb.from_connection(store.connection)
+    return compute_on(backend, plant, start, end, by=by, per=per, kpis=kpis, node=node)
+
+
+def stored_plant(store: TelemetryStore) -> Plant:
+    """The plant saved in the store folder's registry."""
+    path = store.path.parent / REGISTRY_FILE
+    if not path.exists():
+        raise UserError(f"no registry at {path}: the store has no plant; give --plant or simulate into it")
+    with Registry.open(path) as registry:
+        found = registry.get_plant()
+    if found is None:
+        raise UserError(f"the registry {path} holds no plant; give --plant or simulate into the store")
+    return found
+
+
+def compute_on(
+    backend: Any,
+    plant: Plant,
+    start: date | datetime,
+    end: date | datetime,
+    *,
+    by: Level | str = Level.equipment,
+    per: Per | str = Per.day,
+    kpis: list[str] | None = None,
+    node: str | None = None,
+    tables: tuple[str, str, str] = ("states", "counts", "measurements"),
+) -> KpiResult:
+    """KPIs on any Ibis backend holding the three event tables (DuckDB, PostgreSQL, ...)."""
+    cat = catalogue()
+    level = _level(by)
+    cut = _per(per)
+    chosen = cat.select(kpis)
+    win = window(plant, start, end)
+    equipment = equipment_under(plant, node)
+    src = Sources(*(backend.table(name) for name in tables))
+    _check_known(backend, src, plant, win)
+    frame = calendar_frame(plant, win, cut, equipment)
+    elements = element_table(src, frame, plant_tables(plant), win, cat)
+    expr = rollup(elements, plant, level, cut)
+    expr = with_kpis(expr, cat, cat.dependencies(chosen))
+    table = backend.to_pyarrow(expr.order_by(["node", "period_start"]))
+    table = _finish(table, plant, level)
+    return KpiResult(plant, win, level, cut, chosen, table)
+
+
+def _level(by: Level | str) -> Level:
+    try:
+        return Level(by)
+    except ValueError:
+        raise UserError(
+            f"--by {by!r} is not a level; use one of {', '.join(lv.value for lv in Level)}"
+        ) from None
+
+
+def _per(per: Per | str) -> Per:
+    try:
+        return Per(per)
+    except ValueError:
+        raise UserError(
+            f"--per {per!r} is not a period; use one of {', '.join(p.value for p in Per)}"
+        ) from None
+
+
+def equipment_under(plant: Plant, node: str | None) -> list[str]:
+    """The equipment ids under a hierarchy node (every equipment when None)."""
+    tree = build_tree(plant)
+    if node is None:
+        return [e.id for e in plant.equipment]
+    for n in tree.walk():
+        if n.id == node:
+            return [x.id for x in n.walk() if x.level is Level.equipment]
+    known = [n.id for n in tree.walk() if n.level is not Level.equipment]
+    raise UserError(
+        f"no hierarchy node {node!r} in plant {plant.plant.id}; nodes: {', '.join(known)} or an equipment id"
+    )
+
+
+def _check_known(backend: Any, src: Sources, plant: Plant, win: Window) -> None:
+    """Events of equipment the plant does not know have no calendar: refuse rather than guess."""
+    lo, hi = win.utc(win.lo_us), win.utc(win.hi_us)
+    seen = src.states.filter(src.states.end > lo, src.states.start < hi).equipment
+    found = set(backend.to_pyarrow(seen.as_table().distinct()).column("equipment").to_pylist())
+    known = {e.id for e in plant.equipment}
+    unknown = sorted(found - known)
+    if unknown:
+        raise UserError(
+            f"no calendar for equipment {', '.join(unknown)}: it has events in the store but is not in "
+            f"plant {plant.plant.id}; add it to the plant file (known: {', '.join(sorted(known))})"
+        )
+
+
+def node_map(plant: Plant, level: Level) -> pa.Table:
+    """Equipment id → the id of its ancestor (or itself) at ``level``."""
+    parent: dict[str, str] = {}
+    levels: dict[str, Level] = {}
+    for n in build_tree(plant).walk():
+        levels[n.id] = n.level
+        for child in n.children:
+            parent[child.id] = n.id
+    rows: dict[str, list[str]] = {"equipment": [], "node": []}
+    for e in plant.equipment:
+        at = e.id
+        while levels[at] is not level:
+            at = parent[at]
+        rows["equipment"].append(e.id)
+        rows["node"].append(at)
+    return pa.table(rows)
+
+
+def rollup(elements: ir.Table, plant: Plant, level: Level, per: Per) -> ir.Table:
+    """Sum every element over the equipment under each node at ``level``, per period."""
+    nodes = ibis.memtable(node_map(plant, level))
+    j = elements.join(nodes, elements.equipment == nodes.equipment)
+    keys = [nodes.node, j.pstart, j.pend]
+    if per is Per.shift:
+        keys.append(j.shift)
+    out = j.group_by(keys).aggregate(**{c: j[c].sum() for c in ELEMENT_COLUMNS})
+    if per is not Per.shift:
+        out = out.mutate(shift=ibis.null("string"))
+    out = out.rename(period_start="pstart", period_end="pend")
+    seconds = {c: out[c].cast("float64") / 1_000_000 for c in TIME_COLUMNS}
+    return out.mutate(**seconds, level=ibis.literal(level.value))
+
+
+def with_kpis(table: ir.Table, cat: Catalogue, kpis: list[Kpi]) -> ir.Table:
+    """Add one column per KPI (in dependency order) computed from the element columns."""
+    exprs: dict[str, ir.Value] = {}
+
+    def resolve(name: str) -> ir.Value:
+        if name in exprs:
+            return exprs[name]
+        element = cat.elements.get(name)
+        if element is None:
+            raise ValueError(f"{name} is used before it is defined")
+        column = table[element.column]
+        return column.cast("float64") if element.column in COUNT_COLUMNS else column
+
+    for k in kpis:
+        if k.formula is None:
+            exprs[k.id] = ibis.null("float64")
+            continue
+        value = to_ibis(k.formula, resolve).cast("float64")
+        if k.valid_when:
+            value = ibis.ifelse(to_ibis(k.valid_when, resolve).fill_null(False), value, ibis.null("float64"))
+        exprs[k.id] = value
+    coverage = (table.pbt / table.pbt_calendar.nullif(0)).cast("float64")
+    return table.mutate(data_coverage=coverage, **exprs)
+
+
+def _finish(table: pa.Table, plant: Plant, level: Level) -> pa.Table:
+    """Period bounds as plant-local aware times; NaN (0/0 on some engines) as null."""
+    import pyarrow.compute as pc
+
+    tz = plant.plant.timezone
+    for name in ("period_start", "period_end"):
+        i = table.schema.get_field_index(name)
+        utc = table.column(name).cast(pa.timestamp("us", tz="UTC"))
+        table = table.set_column(i, name, utc.cast(pa.timestamp("us", tz=tz)))
+    for i, f in enumerate(table.schema):
+        if pa.types.is_floating(f.type):
+            col = table.column(i)
+            table = table.set_column(i, f.name, pc.if_else(pc.is_nan(col), None, col))
+    return table
+
+
+__all__ = [
+    "COUNT_COLUMNS",
+    "FLOAT_COLUMNS",
+    "KpiResult",
+    "PlantTables",
+    "compute",
+    "compute_on",
+    "compute_result",
+]
