@@ -62,7 +62,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["plant"], ["plant", "check"], ["simulate"], ["demo"], ["summary"], ["export"]],
+    [[], ["plant"], ["plant", "check"], ["simulate"], ["demo"], ["summary"], ["export"], ["kpi"], ["kpi", "losses"], ["kpi", "list"]],
     ids=lambda c: " ".join(c) or "smartfactory",
 )
 def test_help_works_for_every_command(command: list[str], tmp_path: Path) -> None:

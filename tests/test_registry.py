@@ -237,7 +237,7 @@ def test_migrations_create_the_schema_on_a_fresh_sqlite_file(tmp_path: Path) -> 
     finally:
         registry.close()
     assert {"plants", "hierarchy_nodes", "simulation_runs", "alembic_version"} <= tables
-    assert version == [("0001",)]
+    assert version == [("0002",)]
 
 
 def test_migrated_schema_matches_the_models(registry: Registry) -> None:
@@ -511,3 +511,11 @@ def test_a_postgres_database_that_does_not_exist_is_a_user_error(postgres_url: s
     missing = postgres_url.rsplit("/", 1)[0] + "/sf_no_such_database"
     with pytest.raises(UserError, match="sf_no_such_database"):
         Registry.open(missing)
+
+
+def test_a_saved_plant_comes_back_whole(registry: Registry) -> None:
+    plant = load_plant(EXAMPLE_PLANT)
+    registry.save_plant(plant, str(EXAMPLE_PLANT), "0" * 64)
+    assert registry.get_plant() == plant
+    assert registry.get_plant(plant.plant.id) == plant
+    assert registry.get_plant("no-such-plant") is None

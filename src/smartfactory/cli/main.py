@@ -7,6 +7,7 @@ import traceback
 
 import typer
 
+from smartfactory.cli import kpi as kpi_commands
 from smartfactory.cli import plant as plant_commands
 from smartfactory.cli import simulate as simulate_commands
 from smartfactory.model.errors import UserError
@@ -19,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(plant_commands.app, name="plant")
+app.add_typer(kpi_commands.app, name="kpi")
 app.command("simulate")(simulate_commands.simulate_command)
 app.command("demo")(simulate_commands.demo_command)
 app.command("summary")(simulate_commands.summary_command)
@@ -40,10 +42,11 @@ def run() -> None:
     except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
-    except Exception as exc:  # a usage error from click, or a bug
+    except Exception as exc:  # a usage error from click (typer >= 0.29 vendors its own), or a bug
         import click
 
-        if isinstance(exc, click.ClickException):
+        usage = (click.ClickException, *(getattr(typer, n) for n in ("TyperException",) if hasattr(typer, n)))
+        if isinstance(exc, usage) and hasattr(exc, "show"):
             exc.show()
             sys.exit(EXIT_USER_ERROR)
         traceback.print_exc()

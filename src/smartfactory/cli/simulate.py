@@ -86,6 +86,9 @@ def demo_command(
     result = run_into_store(plant, plant_file, store, begin, days, seed, [], quiet=False)
     _report(result, False, where={"store": str(store)})
     show_summary(plant, store, lang)
+    from smartfactory.cli.kpi import headline
+
+    headline(store, lang)
 
 
 def summary_command(

@@ -22,7 +22,7 @@ from smartfactory.kpi.elements import (
     element_table,
     plant_tables,
 )
-from smartfactory.kpi.periods import Per, Window, calendar_frame, window
+from smartfactory.kpi.periods import CalendarFrame, Per, Window, calendar_frame, window
 from smartfactory.model.errors import UserError
 from smartfactory.model.hierarchy import build_tree
 from smartfactory.model.plant import Level, Plant
@@ -144,19 +144,44 @@ def compute_on(
     """KPIs on any Ibis backend holding the three event tables (DuckDB, PostgreSQL, ...)."""
     cat = catalogue()
     level = _level(by)
-    cut = _per(per)
     chosen = cat.select(kpis)
+    ready = prepare(backend, plant, start, end, per=per, node=node, tables=tables)
+    elements = element_table(ready.sources, ready.frame, plant_tables(plant), ready.window, cat)
+    expr = rollup(elements, plant, level, ready.per)
+    expr = with_kpis(expr, cat, cat.dependencies(chosen))
+    table = backend.to_pyarrow(expr.order_by(["node", "period_start"]))
+    table = _finish(table, plant, level)
+    return KpiResult(plant, ready.window, level, ready.per, chosen, table)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every KPI query starts from: the window, the event tables and the calendar frame."""
+
+    window: Window
+    per: Per
+    equipment: list[str]
+    sources: Sources
+    frame: CalendarFrame
+
+
+def prepare(
+    backend: Any,
+    plant: Plant,
+    start: date | datetime,
+    end: date | datetime,
+    *,
+    per: Per | str,
+    node: str | None,
+    tables: tuple[str, str, str] = ("states", "counts", "measurements"),
+) -> Prepared:
+    """Check the request and expand the calendar of the equipment asked for."""
+    cut = _per(per)
     win = window(plant, start, end)
     equipment = equipment_under(plant, node)
     src = Sources(*(backend.table(name) for name in tables))
     _check_known(backend, src, plant, win)
-    frame = calendar_frame(plant, win, cut, equipment)
-    elements = element_table(src, frame, plant_tables(plant), win, cat)
-    expr = rollup(elements, plant, level, cut)
-    expr = with_kpis(expr, cat, cat.dependencies(chosen))
-    table = backend.to_pyarrow(expr.order_by(["node", "period_start"]))
-    table = _finish(table, plant, level)
-    return KpiResult(plant, win, level, cut, chosen, table)
+    return Prepared(win, cut, equipment, src, calendar_frame(plant, win, cut, equipment))
 
 
 def _level(by: Level | str) -> Level:

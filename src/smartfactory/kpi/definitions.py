@@ -89,6 +89,7 @@ class Catalogue:
     state_map: dict[State, StateRule]
     state_map_source: str
     source: str
+    headline: tuple[str, ...]
 
     def kpi(self, kpi_id: str) -> Kpi:
         """A KPI by id, or a user error naming the known ones."""
@@ -194,7 +195,10 @@ def catalogue() -> Catalogue:
             raise ValueError(f"kpis.toml: {k.id} refers to unknown names {unknown}")
         if (k.formula is None) == (k.needs is None):
             raise ValueError(f"kpis.toml: {k.id} needs exactly one of formula and needs")
-    return Catalogue(elements, kpis, state_map, map_source, raw_kpis["source"])
+    headline = tuple(raw_kpis.get("headline", []))
+    if unknown_headline := [h for h in headline if h not in kpis]:
+        raise ValueError(f"kpis.toml: headline names unknown KPIs {unknown_headline}")
+    return Catalogue(elements, kpis, state_map, map_source, raw_kpis["source"], headline)
 
 
 # --- formulas ----------------------------------------------------------------------------
