@@ -87,8 +87,8 @@ def _element_values(cat: Catalogue, row: dict[str, Any]) -> dict[str, float | No
 
 def compute(
     store: TelemetryStore,
-    start: date | datetime,
-    end: date | datetime,
+    start: date | datetime | str,
+    end: date | datetime | str,
     *,
     by: Level | str = Level.equipment,
     per: Per | str = Per.day,
@@ -102,8 +102,8 @@ def compute(
 
 def compute_result(
     store: TelemetryStore,
-    start: date | datetime,
-    end: date | datetime,
+    start: date | datetime | str,
+    end: date | datetime | str,
     *,
     by: Level | str = Level.equipment,
     per: Per | str = Per.day,
@@ -132,8 +132,8 @@ def stored_plant(store: TelemetryStore) -> Plant:
 def compute_on(
     backend: Any,
     plant: Plant,
-    start: date | datetime,
-    end: date | datetime,
+    start: date | datetime | str,
+    end: date | datetime | str,
     *,
     by: Level | str = Level.equipment,
     per: Per | str = Per.day,
@@ -168,8 +168,8 @@ class Prepared:
 def prepare(
     backend: Any,
     plant: Plant,
-    start: date | datetime,
-    end: date | datetime,
+    start: date | datetime | str,
+    end: date | datetime | str,
     *,
     per: Per | str,
     node: str | None,

@@ -74,15 +74,14 @@ class LossReport:
 def labels() -> dict[str, dict[str, Text]]:
     """State and loss-category names in English and Chinese (data/labels.toml)."""
     raw = tomllib.loads((resources.files("smartfactory.kpi") / "data" / "labels.toml").read_text("utf-8"))
-    return {
-        group: {k: Text(v["en"], v["zh"]) for k, v in raw[group].items()} for group in ("state", "category")
-    }
+    groups = ("state", "category", "trend", "doc")
+    return {group: {k: Text(v["en"], v["zh"]) for k, v in raw[group].items()} for group in groups}
 
 
 def losses(
     store: TelemetryStore,
-    start: date | datetime,
-    end: date | datetime,
+    start: date | datetime | str,
+    end: date | datetime | str,
     *,
     by: Level | str = Level.equipment,
     node: str | None = None,
@@ -96,8 +95,8 @@ def losses(
 def losses_on(
     backend: Any,
     plant: Plant,
-    start: date | datetime,
-    end: date | datetime,
+    start: date | datetime | str,
+    end: date | datetime | str,
     *,
     by: Level | str = Level.equipment,
     node: str | None = None,

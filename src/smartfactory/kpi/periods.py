@@ -73,7 +73,7 @@ class Window:
         return datetime(1970, 1, 1) + timedelta(microseconds=us)
 
 
-def window(plant: Plant, start: date | datetime, end: date | datetime) -> Window:
+def window(plant: Plant, start: date | datetime | str, end: date | datetime | str) -> Window:
     """The window from ``start`` up to (not including) ``end``; dates are local midnights."""
     tz = ZoneInfo(plant.plant.timezone)
     lo, hi = _local(start, tz), _local(end, tz)
@@ -84,12 +84,26 @@ def window(plant: Plant, start: date | datetime, end: date | datetime) -> Window
     return Window(lo, hi, lo_us, hi_us, tz)
 
 
-def _local(moment: date | datetime, tz: ZoneInfo) -> datetime:
+def _local(moment: date | datetime | str, tz: ZoneInfo) -> datetime:
+    if isinstance(moment, str):
+        moment = parse_moment(moment)
     if not isinstance(moment, datetime):
         return datetime.combine(moment, time())
     if moment.tzinfo is not None:
         return moment.astimezone(tz).replace(tzinfo=None)
     return moment
+
+
+def parse_moment(text: str) -> date | datetime:
+    """An ISO date (a local midnight) or date-time; a user error otherwise."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{text!r} is not a date or time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
 
 
 @dataclass(frozen=True)
