@@ -19,7 +19,8 @@ from rich.table import Table
 from smartfactory.cli.render import console
 from smartfactory.kpi import Kpi, KpiResult, Per, catalogue, compute_result, why_null
 from smartfactory.kpi.compute import stored_plant
-from smartfactory.kpi.losses import LossReport, labels, losses
+from smartfactory.kpi.labels import labels
+from smartfactory.kpi.losses import LossReport, losses
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Level, Plant
 from smartfactory.model.plant_file import load_plant

@@ -7,11 +7,8 @@ as ISO 22400-2 defines it (availability × effectiveness × quality ratio of the
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import ibis
@@ -19,6 +16,7 @@ import ibis
 from smartfactory.kpi.compute import compute_on, node_map, prepare, stored_plant
 from smartfactory.kpi.definitions import Text
 from smartfactory.kpi.elements import _clip
+from smartfactory.kpi.labels import labels
 from smartfactory.kpi.periods import Category, Per, Window
 from smartfactory.model.plant import Level, Plant
 from smartfactory.store import TelemetryStore
@@ -68,14 +66,6 @@ class LossReport:
     by: Level
     waterfalls: list[Waterfall]
     pareto: list[ParetoRow]
-
-
-@cache
-def labels() -> dict[str, dict[str, Text]]:
-    """State and loss-category names in English and Chinese (data/labels.toml)."""
-    raw = tomllib.loads((resources.files("smartfactory.kpi") / "data" / "labels.toml").read_text("utf-8"))
-    groups = ("state", "category", "trend", "doc")
-    return {group: {k: Text(v["en"], v["zh"]) for k, v in raw[group].items()} for group in groups}
 
 
 def losses(

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from smartfactory.kpi.definitions import Catalogue, Kpi, catalogue
-from smartfactory.kpi.losses import labels
+from smartfactory.kpi.labels import labels
 
 _BLOCK = re.compile(r"(<!-- generated:(\w+):(en|zh) -->\n)(.*?)(<!-- /generated -->)", re.S)
 
