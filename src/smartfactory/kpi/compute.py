@@ -22,6 +22,7 @@ from smartfactory.kpi.elements import (
     element_table,
     plant_tables,
 )
+from smartfactory.kpi.labels import labels
 from smartfactory.kpi.periods import CalendarFrame, Per, Window, calendar_frame, window
 from smartfactory.model.errors import UserError
 from smartfactory.model.hierarchy import build_tree
@@ -59,9 +60,11 @@ def why_null(cat: Catalogue, row: dict[str, Any], kpi: Kpi, lang: str = "en") ->
     """The reason a KPI is null in a row, in the user's words."""
     if row.get(kpi.id) is not None and not _is_nan(row.get(kpi.id)):
         return None
-    zh = lang.startswith("zh")
+    why = labels()["why"]
     if kpi.needs is not None:
-        return ("需要：" if zh else "needs: ") + kpi.needs.get(lang)
+        return why["needs"].get(lang) + kpi.needs.get(lang)
+    if _no_data(row):
+        return why["no_data"].get(lang)
     values = _element_values(cat, row)
     if kpi.valid_when and evaluate(kpi.valid_when, values) is not True and kpi.invalid is not None:
         return kpi.invalid.get(lang)
@@ -70,11 +73,14 @@ def why_null(cat: Catalogue, row: dict[str, Any], kpi: Kpi, lang: str = "en") ->
             inner = why_null(cat, row, cat.kpis[ref], lang)
             if inner:
                 return f"{ref}: {inner}"
-    if row.get("pbt_calendar", 0) > 0 and row.get("pbt", 0) == 0:
-        return "无数据" if zh else "no data"
     if row.get("pbt_calendar", 0) == 0 and row.get("pq", 0) == 0:
-        return "无计划占用时间" if zh else "no planned busy time"
-    return "未定义：分母为零" if zh else "undefined: a denominator is zero"
+        return why["no_planned_time"].get(lang)
+    return why["zero_denominator"].get(lang)
+
+
+def _no_data(row: dict[str, Any]) -> bool:
+    """Planned busy time on the calendar, none of it covered by data."""
+    return bool(row.get("pbt_calendar", 0) > 0 and row.get("pbt", 0) == 0)
 
 
 def _is_nan(value: Any) -> bool:
@@ -146,8 +152,12 @@ def compute_on(
     level = _level(by)
     chosen = cat.select(kpis)
     ready = prepare(backend, plant, start, end, per=per, node=node, tables=tables)
-    elements = element_table(ready.sources, ready.frame, plant_tables(plant), ready.window, cat)
-    expr = rollup(elements, plant, level, ready.per)
+    needed = {e.column for k in chosen for e in cat.elements_of(k)}
+    elements = element_table(ready.sources, ready.frame, plant_tables(plant), ready.window, cat, needed)
+    # two queries: the heavy one over the events yields a few rows per equipment and period; the
+    # roll-up and the formulas then run on those rows (compiling both as one costs more than it saves)
+    per_equipment = ibis.memtable(backend.to_pyarrow(elements))
+    expr = rollup(per_equipment, plant, level, ready.per)
     expr = with_kpis(expr, cat, cat.dependencies(chosen))
     table = backend.to_pyarrow(expr.order_by(["node", "period_start"]))
     table = _finish(table, plant, level)
@@ -217,10 +227,12 @@ def equipment_under(plant: Plant, node: str | None) -> list[str]:
 
 
 def _check_known(backend: Any, src: Sources, plant: Plant, win: Window) -> None:
-    """Events of equipment the plant does not know have no calendar: refuse rather than guess."""
+    """States or counts of equipment the plant does not know have no calendar: refuse, never drop."""
     lo, hi = win.utc(win.lo_us), win.utc(win.hi_us)
-    seen = src.states.filter(src.states.end > lo, src.states.start < hi).equipment
-    found = set(backend.to_pyarrow(seen.as_table().distinct()).column("equipment").to_pylist())
+    in_states = src.states.filter(src.states.end > lo, src.states.start < hi).select("equipment")
+    in_counts = src.counts.filter(src.counts.ts >= lo, src.counts.ts < hi).select("equipment")
+    seen = in_states.union(in_counts, distinct=True)
+    found = set(backend.to_pyarrow(seen).column("equipment").to_pylist())
     known = {e.id for e in plant.equipment}
     unknown = sorted(found - known)
     if unknown:
@@ -255,11 +267,11 @@ def rollup(elements: ir.Table, plant: Plant, level: Level, per: Per) -> ir.Table
     keys = [nodes.node, j.pstart, j.pend]
     if per is Per.shift:
         keys.append(j.shift)
-    out = j.group_by(keys).aggregate(**{c: j[c].sum() for c in ELEMENT_COLUMNS})
+    out = j.group_by(keys).aggregate(**{c: j[c].sum() for c in ELEMENT_COLUMNS if c in elements.columns})
     if per is not Per.shift:
         out = out.mutate(shift=ibis.null("string"))
     out = out.rename(period_start="pstart", period_end="pend")
-    seconds = {c: out[c].cast("float64") / 1_000_000 for c in TIME_COLUMNS}
+    seconds = {c: out[c].cast("float64") / 1_000_000 for c in TIME_COLUMNS if c in out.columns}
     return out.mutate(**seconds, level=ibis.literal(level.value))
 
 
@@ -284,6 +296,9 @@ def with_kpis(table: ir.Table, cat: Catalogue, kpis: list[Kpi]) -> ir.Table:
         if k.valid_when:
             value = ibis.ifelse(to_ibis(k.valid_when, resolve).fill_null(False), value, ibis.null("float64"))
         exprs[k.id] = value
+    # planned busy time without any data gives no KPI at all, not a 0 from a calendar-only denominator
+    no_data = (table.pbt_calendar > 0) & (table.pbt == 0)
+    exprs = {k: ibis.ifelse(no_data, ibis.null("float64"), v) for k, v in exprs.items()}
     coverage = (table.pbt / table.pbt_calendar.nullif(0)).cast("float64")
     return table.mutate(data_coverage=coverage, **exprs)
 

@@ -5,13 +5,14 @@ Everything is one Ibis expression over the stored event tables and the calendar 
 summed as integer microseconds, so every engine gets exactly the same elements.
 
 How events meet the calendar: each state interval is clipped to the calendar segments it
-overlaps (a segment lies inside one period and one UTC day, so the join is an equality join on
-equipment and day plus an overlap test; the rare state spanning days joins on a day range).
+overlaps (a segment lies inside one period and one UTC hour, so the join is an equality join on
+equipment and hour plus an overlap test; a state spanning hours is expanded to one row per hour).
 Point events (counts, failure starts, meter readings) fall into the segment that holds them.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import ibis
@@ -19,12 +20,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from smartfactory.kpi.definitions import Catalogue
-from smartfactory.kpi.periods import CalendarFrame, Category, Window
+from smartfactory.kpi.periods import BUCKET_US, CalendarFrame, Category, Window
 from smartfactory.model.events import State
 from smartfactory.model.plant import Plant, ReasonRole
 
 KEYS = ["equipment", "pstart"]
 _ONE_US = ibis.interval(microseconds=1)
+_EPOCH = ibis.timestamp("1970-01-01 00:00:00")
 
 # the integer-microsecond elements; converted to seconds before formulas
 TIME_COLUMNS = ["pot", "pdot", "pbt_calendar", "ndt", "pbt", "adot", "adet", "asut", "apt", "aupt", "aubt",
@@ -110,9 +112,14 @@ def _micros(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerV
     return later.delta(earlier, unit="microsecond")
 
 
+def _bucket(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """The UTC hour holding ``ts``, as an integer (exact on every engine: integer microseconds)."""
+    return ts.delta(_EPOCH, unit="microsecond") // BUCKET_US
+
+
 def _clip(intervals: ir.Table, start: str, end: str, segments: ir.Table, keep: list[str]) -> ir.Table:
     """Intervals clipped to the segments they overlap: ``keep`` columns, segment cat/pstart, dur."""
-    s = intervals.mutate(_b0=intervals[start].date(), _b1=(intervals[end] - _ONE_US).date())
+    s = intervals.mutate(_b0=_bucket(intervals[start]), _b1=_bucket(intervals[end] - _ONE_US))
     g = segments
 
     def pick(j: ir.Table, src: ir.Table) -> ir.Table:
@@ -123,23 +130,23 @@ def _clip(intervals: ir.Table, start: str, end: str, segments: ir.Table, keep: l
             dur=_micros(ibis.least(src[end], g.seg_end), ibis.greatest(src[start], g.seg_start)),
         )
 
+    def meet(part: ir.Table, bucket: ir.IntegerValue) -> ir.Table:
+        joined = part.join(
+            g,
+            [
+                part.equipment == g.equipment,
+                bucket == g.bucket,
+                part[start] < g.seg_end,
+                part[end] > g.seg_start,
+            ],
+        )
+        return pick(joined, part)
+
     short = s.filter(s._b0 == s._b1)
-    one_day = short.join(
-        g,
-        [
-            short.equipment == g.equipment,
-            short._b0 == g.bucket,
-            short[start] < g.seg_end,
-            short[end] > g.seg_start,
-        ],
-    )
+    # an interval over several hours meets the segments of each of its hours
     long = s.filter(s._b0 != s._b1)
-    days = long.join(
-        g,
-        [long.equipment == g.equipment, g.bucket >= long._b0, g.bucket <= long._b1,
-         long[start] < g.seg_end, long[end] > g.seg_start],
-    )  # fmt: skip
-    return pick(one_day, short).union(pick(days, long))
+    long = long.mutate(_b=ibis.range(long._b0, long._b1 + 1).unnest())
+    return meet(short, short._b0).union(meet(long, long._b))
 
 
 def _locate(points: ir.Table, ts: str, segments: ir.Table, keep: list[str]) -> ir.Table:
@@ -147,10 +154,24 @@ def _locate(points: ir.Table, ts: str, segments: ir.Table, keep: list[str]) -> i
     g = segments
     j = points.join(
         g,
-        [points.equipment == g.equipment, points[ts].date() == g.bucket, g.seg_start <= points[ts],
+        [points.equipment == g.equipment, _bucket(points[ts]) == g.bucket, g.seg_start <= points[ts],
          points[ts] < g.seg_end],
     )  # fmt: skip
     return j.select(*[points[c] for c in keep], cat=g.cat, pstart=g.pstart)
+
+
+# which element columns each part of the query yields; a part nobody asks for is not run
+PARTS: dict[str, tuple[str, ...]] = {
+    "orders": ("aoet",),
+    "failures": ("fe", "ttr"),
+    "quantities": ("pq", "gq", "sq", "rq", "pru_pq", "pq_no_pru", "pq_first", "sq_first"),
+    "parts": ("ip", "gp"),
+    "energy": ("energy_kwh",),
+    "capability": ("cn", "cz", "czz"),
+}
+# always computed: the calendar elements and the state time (PBT and data coverage need them)
+ALWAYS = ("pot", "pdot", "pbt_calendar", "pmt", "epc", "epc_missing", "ec_missing",
+          "apt", "asut", "adet", "adot", "cmt", "ndt", "pbt", "aupt", "aubt")  # fmt: skip
 
 
 def element_table(
@@ -159,152 +180,186 @@ def element_table(
     plant: PlantTables,
     win: Window,
     catalogue: Catalogue,
+    columns: set[str] | None = None,
 ) -> ir.Table:
-    """Every element per equipment and period (times in integer microseconds)."""
-    lo, hi = win.utc(win.lo_us), win.utc(win.hi_us)
-    segments = ibis.memtable(frame.segments)
-    planned = segments.filter(segments.cat != Category.outside.value)
-    busy_segments = segments.filter(segments.cat == Category.busy.value)
-    cal = ibis.memtable(frame.elements)
-    equipment = frame.elements.column("equipment").unique().to_pylist()
-
-    states = src.states.filter(
-        src.states.end > lo, src.states.start < hi, src.states.equipment.isin(equipment)
-    )
-    minor = list(plant.minor_reasons)
-    down = states.state == State.unplanned_down.value
-    is_minor = states.reason.isin(minor).fill_null(False) if minor else ibis.literal(False)
-    states = states.mutate(
-        has_order=states.order_id.notnull(),
-        failure=down & ~is_minor,
-    )
-
-    # --- state time ------------------------------------------------------------------------
-    clipped = _clip(states, "start", "end", planned, ["equipment", "state", "has_order", "failure"])
-    cases = []
-    for state, rule in catalogue.state_map.items():
-        cond = clipped.state == state.value
-        if rule.with_order != rule.element:
-            cases.append((cond & clipped.has_order, rule.with_order))
-        cases.append((cond, rule.element))
-    element = ibis.cases(*cases, else_="ADOT")
-    inside = clipped.cat == Category.busy.value
-
-    def part(name: str) -> ir.IntegerScalar:
-        return (inside & (element == name)).ifelse(clipped.dur, 0).sum()
-
-    state_time = clipped.group_by(KEYS).aggregate(
-        apt=part("APT"),
-        asut=part("ASUT"),
-        adet=part("ADET"),
-        adot=part("ADOT"),
-        cmt=clipped.failure.ifelse(clipped.dur, 0).sum(),
-    )
-
-    # --- orders: first to last state carrying each order id, inside planned busy time ------
-    with_order = states.filter(states.has_order)
-    spans = with_order.group_by(["equipment", "order_id"]).aggregate(
-        ostart=with_order.start.min(), oend=with_order.end.max()
-    )
-    order_time = (
-        _clip(spans, "ostart", "oend", busy_segments, ["equipment"])
-        .group_by(KEYS)
-        .aggregate(aoet=lambda t: t.dur.sum())
-    )
-
-    # --- failures: runs of failure states (a chunked or re-sent row continues its run) ---
-    fails = states.filter(states.failure)
-    w = ibis.window(group_by=fails.equipment, order_by=fails.start)
-    fails = fails.mutate(
-        _prev_end=fails.end.lag().over(w), _prev_reason=fails.reason.fill_null("").lag().over(w)
-    )
-    fails = fails.mutate(
-        _new=(
-            fails._prev_end.isnull()
-            | (fails._prev_end != fails.start)
-            | (fails._prev_reason != fails.reason.fill_null(""))
-        ).cast("int64")
-    )
-    fails = fails.mutate(_run=fails._new.cumsum(group_by=fails.equipment, order_by=fails.start))
-    runs = fails.group_by(["equipment", "_run"]).aggregate(
-        rstart=fails.start.min(), ttr=_micros(fails.end, fails.start).sum()
-    )
-    located_runs = _locate(runs, "rstart", segments, ["equipment", "ttr"])
-    failure_time = located_runs.group_by(KEYS).aggregate(fe=located_runs.count(), ttr=located_runs.ttr.sum())
-
-    # --- counts --------------------------------------------------------------------------
-    counts = src.counts.filter(src.counts.ts >= lo, src.counts.ts < hi, src.counts.equipment.isin(equipment))
-    pw = ibis.window(group_by=[counts.equipment, counts.part_id], order_by=counts.ts)
-    counts = counts.mutate(
-        _pq=counts.good + counts.scrap + counts.rework,
-        _first_seen=counts.part_id.notnull() & (ibis.row_number().over(pw) == 0),
-    )
-    routing = ibis.memtable(plant.routing)
-    c = _locate(
-        counts, "ts", segments, ["equipment", "product", "good", "scrap", "rework", "_pq", "_first_seen"]
-    )
-    c = c.left_join(routing, [c.equipment == routing.equipment, c.product == routing.product]).select(
-        *[c[k] for k in c.columns], pru_us=routing.pru_us, first=routing.first.fill_null(False)
-    )
-    quantities = c.group_by(KEYS).aggregate(
-        pq=c._pq.sum(),
-        gq=c.good.sum(),
-        sq=c.scrap.sum(),
-        rq=c.rework.sum(),
-        pru_pq=(c._pq.cast("int64") * c.pru_us).sum(),
-        pq_no_pru=c.pru_us.isnull().ifelse(c._pq, 0).sum(),
-        ip=c._first_seen.ifelse(1, 0).sum(),
-        gp=(c._first_seen & (c.good > 0)).ifelse(1, 0).sum(),
-        pq_first=c.first.ifelse(c._pq, 0).sum(),
-        sq_first=c.first.ifelse(c.scrap, 0).sum(),
-    )
-
-    # --- energy: increments of cumulative meters ------------------------------------------
-    meters = ibis.memtable(plant.meters)
-    m = src.measurements
-    m = m.filter(m.ts > win.utc(win.lo_us - 86_400_000_000), m.ts < hi)
-    m = m.join(meters, [m.equipment == meters.equipment, m.signal == meters.signal]).select(
-        m.equipment, m.ts, m.value
-    )
-    mw = ibis.window(group_by=m.equipment, order_by=m.ts)
-    m = m.mutate(_prev=m.value.lag().over(mw))
-    m = m.mutate(
-        _delta=ibis.cases((m._prev.isnull(), 0.0), (m.value < m._prev, m.value), else_=m.value - m._prev)
-    )
-    m = m.filter(m.ts >= lo)
-    readings = _locate(m, "ts", segments, ["equipment", "_delta"])
-    energy = readings.group_by(KEYS).aggregate(energy_kwh=readings._delta.sum())
-
-    # --- measured characteristics against the target of the product made ------------------
-    chars = ibis.memtable(plant.characteristics)
-    targets = ibis.memtable(plant.targets)
-    x = src.measurements
-    x = x.filter(x.ts >= lo, x.ts < hi)
-    x = x.join(chars, [x.equipment == chars.equipment, x.signal == chars.signal]).select(
-        x.equipment, x.ts, x.value, chars.target_key, chars.tolerance
-    )
-    made = counts.select("equipment", "ts", "product")
-    x = x.join(made, [x.equipment == made.equipment, x.ts == made.ts]).select(
-        x.equipment, x.ts, x.value, x.target_key, x.tolerance, made.product
-    )
-    x = x.join(targets, [x.product == targets.product, x.target_key == targets.target_key]).select(
-        x.equipment, x.ts, _z=(x.value - targets.target) / x.tolerance
-    )
-    samples = _locate(x, "ts", segments, ["equipment", "_z"])
-    capability = samples.group_by(KEYS).aggregate(
-        cn=samples.count(), cz=samples._z.sum(), czz=(samples._z * samples._z).sum()
-    )
-
-    out = cal
-    for part_table in (state_time, order_time, failure_time, quantities, energy, capability):
+    """Elements per equipment and period (times in integer microseconds); all when ``columns`` is None."""
+    wanted = set(ELEMENT_COLUMNS) if columns is None else set(columns)
+    q = _Query(src, frame, plant, win)
+    out = q.calendar
+    parts = [q.state_time(catalogue)]
+    for name, produced in PARTS.items():
+        if wanted & set(produced):
+            parts.append(getattr(q, name)())
+    for part_table in parts:
         joined = out.left_join(part_table, KEYS)
         out = joined.select(*[c for c in joined.columns if not c.endswith("_right")])
     out = out.mutate(**{c: out[c].fill_null(0) for c in ELEMENT_COLUMNS if c in out.columns})
     covered = out.apt + out.asut + out.adet + out.adot
     out = out.mutate(ndt=ibis.greatest(out.pbt_calendar - covered, 0))
-    out = out.mutate(
+    return out.mutate(
         pbt=out.pbt_calendar - out.ndt,
         aupt=out.apt + out.asut,
         aubt=out.apt + out.asut + out.adet,
     )
-    return out
+
+
+class _Query:
+    """The parts of the element query, sharing the window, the segments and the filtered tables."""
+
+    def __init__(self, src: Sources, frame: CalendarFrame, plant: PlantTables, win: Window) -> None:
+        self.plant = plant
+        self.win = win
+        self.lo, self.hi = win.utc(win.lo_us), win.utc(win.hi_us)
+        self.segments = ibis.memtable(frame.segments)
+        self.calendar = ibis.memtable(frame.elements)
+        s = src.states
+        # no equipment filter here: the joins with the segments keep only the equipment asked for
+        states = s.filter(s.end > self.lo, s.start < self.hi)
+        minor = list(plant.minor_reasons)
+        is_minor = states.reason.isin(minor).fill_null(False) if minor else ibis.literal(False)
+        self.states = states.mutate(
+            has_order=states.order_id.notnull(),
+            failure=(states.state == State.unplanned_down.value) & ~is_minor,
+        )
+        c = src.counts
+        self.counts = c.filter(c.ts >= self.lo, c.ts < self.hi)
+        self.measurements = src.measurements
+
+    def state_time(self, catalogue: Catalogue) -> ir.Table:
+        """APT, ASUT, ADET, ADOT inside planned busy time; failure time inside planned operation."""
+        seg = self.segments
+        planned = seg.filter(seg.cat != Category.outside.value)
+        clipped = _clip(self.states, "start", "end", planned, ["equipment", "state", "has_order", "failure"])
+        # sum first over the few distinct (state, order?, failure?, category) combinations, so the
+        # state mapping below runs on thousands of rows, not on every clipped interval
+        keys = [*KEYS, "cat", "state", "has_order", "failure"]
+        t = clipped.group_by(keys).aggregate(dur=clipped.dur.sum())
+        cases = []
+        for state, rule in catalogue.state_map.items():
+            cond = t.state == state.value
+            if rule.with_order != rule.element:
+                cases.append((cond & t.has_order, rule.with_order))
+            cases.append((cond, rule.element))
+        t = t.mutate(_element=ibis.cases(*cases, else_="ADOT"), _inside=t.cat == Category.busy.value)
+
+        def part(name: str) -> ir.IntegerScalar:
+            return (t._inside & (t._element == name)).ifelse(t.dur, 0).sum()
+
+        return t.group_by(KEYS).aggregate(
+            apt=part("APT"),
+            asut=part("ASUT"),
+            adet=part("ADET"),
+            adot=part("ADOT"),
+            cmt=t.failure.ifelse(t.dur, 0).sum(),
+        )
+
+    def orders(self) -> ir.Table:
+        """AOET: first to last state carrying each order id, inside planned busy time."""
+        seg = self.segments
+        busy = seg.filter(seg.cat == Category.busy.value)
+        with_order = self.states.filter(self.states.has_order)
+        spans = with_order.group_by(["equipment", "order_id"]).aggregate(
+            ostart=with_order.start.min(), oend=with_order.end.max()
+        )
+        clipped = _clip(spans, "ostart", "oend", busy, ["equipment"])
+        return clipped.group_by(KEYS).aggregate(aoet=clipped.dur.sum())
+
+    def failures(self) -> ir.Table:
+        """FE and TTR: runs of failure states (a chunked or re-sent row continues its run)."""
+        fails = self.states.filter(self.states.failure)
+        w = ibis.window(group_by=fails.equipment, order_by=fails.start)
+        fails = fails.mutate(
+            _prev_end=fails.end.lag().over(w), _prev_reason=fails.reason.fill_null("").lag().over(w)
+        )
+        fails = fails.mutate(
+            _new=(
+                fails._prev_end.isnull()
+                | (fails._prev_end != fails.start)
+                | (fails._prev_reason != fails.reason.fill_null(""))
+            ).cast("int64")
+        )
+        fails = fails.mutate(_run=fails._new.cumsum(group_by=fails.equipment, order_by=fails.start))
+        runs = fails.group_by(["equipment", "_run"]).aggregate(
+            rstart=fails.start.min(), ttr=_micros(fails.end, fails.start).sum()
+        )
+        located = _locate(runs, "rstart", self.segments, ["equipment", "ttr"])
+        return located.group_by(KEYS).aggregate(fe=located.count(), ttr=located.ttr.sum())
+
+    def quantities(self) -> ir.Table:
+        """PQ, GQ, SQ, RQ and PRU×PQ from counts and the routing."""
+        counts = self.counts.mutate(_pq=self.counts.good + self.counts.scrap + self.counts.rework)
+        routing = ibis.memtable(self.plant.routing)
+        c = _locate(counts, "ts", self.segments, ["equipment", "product", "good", "scrap", "rework", "_pq"])
+        c = c.left_join(routing, [c.equipment == routing.equipment, c.product == routing.product]).select(
+            *[c[k] for k in c.columns], pru_us=routing.pru_us, first=routing.first.fill_null(False)
+        )
+        return c.group_by(KEYS).aggregate(
+            pq=c._pq.sum(),
+            gq=c.good.sum(),
+            sq=c.scrap.sum(),
+            rq=c.rework.sum(),
+            pru_pq=(c._pq.cast("int64") * c.pru_us).sum(),
+            pq_no_pru=c.pru_us.isnull().ifelse(c._pq, 0).sum(),
+            pq_first=c.first.ifelse(c._pq, 0).sum(),
+            sq_first=c.first.ifelse(c.scrap, 0).sum(),
+        )
+
+    def parts(self) -> ir.Table:
+        """IP and GP: serialised parts at their first count on the equipment, and whether it was good."""
+        c = self.counts.filter(self.counts.part_id.notnull())
+        firsts = c.group_by(["equipment", "part_id"]).aggregate(
+            first_ts=c.ts.min(), first_good=c.good.argmin(c.ts)
+        )
+        located = _locate(firsts, "first_ts", self.segments, ["equipment", "first_good"])
+        return located.group_by(KEYS).aggregate(
+            ip=located.count(), gp=(located.first_good > 0).ifelse(1, 0).sum()
+        )
+
+    @functools.cached_property
+    def watched(self) -> ir.Table:
+        """Readings of meters and characteristics: one scan of the measurements serves both parts."""
+        signals = sorted(
+            set(self.plant.meters.column("signal").to_pylist())
+            | set(self.plant.characteristics.column("signal").to_pylist())
+        )
+        m = self.measurements
+        # from a day early: the last meter reading before the window gives the first increment
+        since = self.win.utc(self.win.lo_us - 86_400_000_000)
+        return m.filter(m.signal.isin(signals or [""]), m.ts >= since, m.ts < self.hi)
+
+    def energy(self) -> ir.Table:
+        """Energy: increments of cumulative meters (a drop is a reset)."""
+        meters = ibis.memtable(self.plant.meters)
+        m = self.watched
+        m = m.join(meters, [m.equipment == meters.equipment, m.signal == meters.signal]).select(
+            m.equipment, m.ts, m.value
+        )
+        mw = ibis.window(group_by=m.equipment, order_by=m.ts)
+        m = m.mutate(_prev=m.value.lag().over(mw))
+        m = m.mutate(
+            _delta=ibis.cases((m._prev.isnull(), 0.0), (m.value < m._prev, m.value), else_=m.value - m._prev)
+        )
+        m = m.filter(m.ts >= self.lo)
+        readings = _locate(m, "ts", self.segments, ["equipment", "_delta"])
+        return readings.group_by(KEYS).aggregate(energy_kwh=readings._delta.sum())
+
+    def capability(self) -> ir.Table:
+        """CN, CZ, CZZ: characteristic measurements against the target of the product made."""
+        chars = ibis.memtable(self.plant.characteristics)
+        targets = ibis.memtable(self.plant.targets)
+        x = self.watched
+        x = x.filter(x.ts >= self.lo)
+        x = x.join(chars, [x.equipment == chars.equipment, x.signal == chars.signal]).select(
+            x.equipment, x.ts, x.value, chars.target_key, chars.tolerance
+        )
+        made = self.counts.select("equipment", "ts", "product")
+        x = x.join(made, [x.equipment == made.equipment, x.ts == made.ts]).select(
+            x.equipment, x.ts, x.value, x.target_key, x.tolerance, made.product
+        )
+        x = x.join(targets, [x.product == targets.product, x.target_key == targets.target_key]).select(
+            x.equipment, x.ts, _z=(x.value - targets.target) / x.tolerance
+        )
+        samples = _locate(x, "ts", self.segments, ["equipment", "_z"])
+        return samples.group_by(KEYS).aggregate(
+            cn=samples.count(), cz=samples._z.sum(), czz=(samples._z * samples._z).sum()
+        )

@@ -13,5 +13,5 @@ from smartfactory.kpi.definitions import Text
 def labels() -> dict[str, dict[str, Text]]:
     """State and loss-category names in English and Chinese (data/labels.toml)."""
     raw = tomllib.loads((resources.files("smartfactory.kpi") / "data" / "labels.toml").read_text("utf-8"))
-    groups = ("state", "category", "trend", "doc")
+    groups = ("state", "category", "trend", "doc", "why")
     return {group: {k: Text(v["en"], v["zh"]) for k, v in raw[group].items()} for group in groups}

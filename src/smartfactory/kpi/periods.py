@@ -3,7 +3,7 @@
 PBT comes from the shift calendar, not from the machine (OPC 40001 MachineTool C.2.4), so the
 plant's calendars are expanded here into segments: each a stretch of one equipment's time with
 one calendar category (planned busy, planned down, outside planned operation) inside one period
-and one UTC day. Events are later matched to these segments in the engine.
+and one UTC hour. Events are later matched to these segments in the engine.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from smartfactory.model.plant import Plant, ReasonRole
 
 US = 1_000_000
 DAY_US = 86_400 * US
+# events meet calendar segments by equality on (equipment, UTC hour): a segment never spans two
+# hours, so a short state meets one or two segments instead of a whole day's worth
+BUCKET_US = 3_600 * US
 
 
 class Per(StrEnum):
@@ -117,7 +120,7 @@ class CalendarFrame:
 SEGMENT_SCHEMA = pa.schema(
     [
         ("equipment", pa.string()),
-        ("bucket", pa.date32()),
+        ("bucket", pa.int64()),
         ("seg_start", pa.timestamp("us")),
         ("seg_end", pa.timestamp("us")),
         ("cat", pa.string()),
@@ -179,7 +182,7 @@ def calendar_frame(plant: Plant, win: Window, per: Per, equipment: list[str]) ->
                 pa.table(
                     {
                         "equipment": pa.array([eq] * n, pa.string()),
-                        "bucket": pa.array((starts // DAY_US).astype(np.int32), pa.date32()),
+                        "bucket": pa.array(starts // BUCKET_US, pa.int64()),
                         "seg_start": pa.array(starts, pa.timestamp("us")),
                         "seg_end": pa.array(ends, pa.timestamp("us")),
                         "cat": pa.array(cat, pa.string()),
@@ -254,8 +257,8 @@ def _atoms(
     points.update(round(s * US) for s in timeline.starts)
     points.update(round(p[0] * US) for p in periods)
     points.update(round(p[1] * US) for p in periods)
-    first_midnight = -(-win.lo_us // DAY_US) * DAY_US
-    points.update(range(first_midnight - win.lo_us, horizon_us, DAY_US))
+    first_bucket = -(-win.lo_us // BUCKET_US) * BUCKET_US
+    points.update(range(first_bucket - win.lo_us, horizon_us, BUCKET_US))
     cuts = sorted(p for p in points if 0 <= p <= horizon_us)
     period_starts = [round(p[0] * US) for p in periods]
     period_ends = [round(p[1] * US) for p in periods]
