@@ -276,7 +276,7 @@ class _Query:
                 fails._prev_end.isnull()
                 | (fails._prev_end != fails.start)
                 | (fails._prev_reason != fails.reason.fill_null(""))
-            ).cast("int64")
+            ).ifelse(1, 0)  # PostgreSQL has no boolean → bigint cast
         )
         fails = fails.mutate(_run=fails._new.cumsum(group_by=fails.equipment, order_by=fails.start))
         runs = fails.group_by(["equipment", "_run"]).aggregate(
