@@ -237,7 +237,7 @@ def test_migrations_create_the_schema_on_a_fresh_sqlite_file(tmp_path: Path) -> 
     finally:
         registry.close()
     assert {"plants", "hierarchy_nodes", "simulation_runs", "alembic_version"} <= tables
-    assert version == [("0002",)]
+    assert version == [("0003",)]
 
 
 def test_migrated_schema_matches_the_models(registry: Registry) -> None:

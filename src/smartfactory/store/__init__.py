@@ -1,9 +1,28 @@
 """Telemetry store (DuckDB) and registry store (SQLAlchemy)."""
 
 from smartfactory.store.registry import Registry
+from smartfactory.store.scenario_runs import (
+    ScenarioRunRecord,
+    finish_scenario_run,
+    get_scenario_run,
+    list_scenario_runs,
+    record_scenario_run,
+)
 from smartfactory.store.summary import MachineSummary, summarise
 from smartfactory.store.telemetry import TELEMETRY_FILE, TelemetryStore
 
 REGISTRY_FILE = "registry.sqlite"
 
-__all__ = ["REGISTRY_FILE", "TELEMETRY_FILE", "MachineSummary", "Registry", "TelemetryStore", "summarise"]
+__all__ = [
+    "REGISTRY_FILE",
+    "TELEMETRY_FILE",
+    "MachineSummary",
+    "Registry",
+    "ScenarioRunRecord",
+    "TelemetryStore",
+    "finish_scenario_run",
+    "get_scenario_run",
+    "list_scenario_runs",
+    "record_scenario_run",
+    "summarise",
+]

@@ -1,4 +1,4 @@
-"""Registry store: plants, their ISA-95 hierarchy and simulation runs, in SQL.
+"""Registry store: plants, their ISA-95 hierarchy, simulation runs and scenario runs, in SQL.
 
 SQLite file by default (the embedded setup), PostgreSQL by URL for servers. The schema is
 owned by the Alembic migrations in ``migrations/`` beside this module; ``Registry.open``
@@ -22,6 +22,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Dialect,
     Engine,
@@ -161,6 +162,27 @@ class SimulationRunRow(Base):
     event_counts: Mapped[dict[str, Any]] = mapped_column(json_type())
     truth: Mapped[dict[str, Any] | None] = mapped_column(json_type())
     status: Mapped[str] = mapped_column(String(16))
+
+
+class ScenarioRunRow(Base):
+    """One run of an AI or optimisation scenario; functions in ``store.scenario_runs`` use it."""
+
+    __tablename__ = "scenario_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'finished', 'failed')", name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plant_id: Mapped[str] = mapped_column(String(64), ForeignKey("plants.id"), index=True)
+    scenario: Mapped[str] = mapped_column(String(64))
+    official_scenario: Mapped[str] = mapped_column(String(64))
+    uses_ai: Mapped[bool] = mapped_column(Boolean)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    metrics: Mapped[dict[str, Any]] = mapped_column(json_type())
+    artefacts: Mapped[dict[str, Any]] = mapped_column(json_type())
+    notes: Mapped[str | None] = mapped_column(Text)
 
 
 class PlantRecord(TypedDict):
