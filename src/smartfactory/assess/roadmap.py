@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from smartfactory.model.errors import UserError
 
@@ -112,7 +113,7 @@ def best_within(budget_cny: int, actions: Sequence[Action], targets: Mapping[str
         closure(a.id, by_id)  # unknown prerequisites and cycles are input errors
     useful = {t: target for t, target in targets.items() if target.room > 0}
 
-    def build() -> tuple[cp_model.CpModel, dict[str, cp_model.IntVar], cp_model.LinearExpr]:
+    def build() -> tuple[cp_model.CpModel, dict[str, cp_model.IntVar], Any]:
         model = cp_model.CpModel()
         x = {a.id: model.new_bool_var(a.id) for a in actions}
         for a in actions:
@@ -146,8 +147,8 @@ def best_within(budget_cny: int, actions: Sequence[Action], targets: Mapping[str
     status = solver.solve(model)
     chosen = [a.id for a in actions if solver.value(x[a.id])]
     ordered: list[str] = []
-    for a in chosen:
-        ordered += [p for p in closure(a, by_id) if p not in ordered]
+    for action_id in chosen:
+        ordered += [p for p in closure(action_id, by_id) if p not in ordered]
     gains = gain_of(ordered, by_id, targets)
     return Plan(
         tuple(ordered),
