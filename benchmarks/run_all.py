@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_assess
 import bench_kpi
 import bench_simulation
 import bench_store
@@ -29,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[bool], str]] = {
     "simulation": bench_simulation.run,
     "store": bench_store.run,
     "kpi": bench_kpi.run,
+    "assess": bench_assess.run,
 }
 
 
