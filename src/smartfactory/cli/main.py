@@ -7,6 +7,7 @@ import traceback
 
 import typer
 
+from smartfactory.cli import assess as assess_commands
 from smartfactory.cli import kpi as kpi_commands
 from smartfactory.cli import plant as plant_commands
 from smartfactory.cli import simulate as simulate_commands
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(plant_commands.app, name="plant")
 app.add_typer(kpi_commands.app, name="kpi")
+app.add_typer(assess_commands.app, name="assess")
 app.command("simulate")(simulate_commands.simulate_command)
 app.command("demo")(simulate_commands.demo_command)
 app.command("summary")(simulate_commands.summary_command)

@@ -1,0 +1,1179 @@
+"""The self-assessment answers file: a YAML template to fill in, and a loader that checks it.
+
+``template("gradient/2025/national", "zh")`` writes every question of a ladder, grouped as the
+frameworks group them, each with its allowed answers in a comment:
+
+- ``criteria``: the ladder's criteria the factory answers (gates yes/no, relative benchmarks
+  yes/no, judgements on the ladder's scale), level by level;
+- ``metrics``: declared values of the metrics that metric-threshold criteria name (a number in
+  the metric's range, or ``unknown`` to leave it to live measurement);
+- ``scenarios``: the typical scenarios built, stage by stage, with ``built`` and ``ai_used``;
+- ``cmmm``: every CMMM requirement (GB/T 39116), factor by factor and sub-domain by sub-domain,
+  scored on the GB/T 39117 scale, and ``applicable: not_applicable`` to tailor a sub-domain out.
+
+Any item may be a mapping with ``answer`` (``built``/``ai_used`` for scenarios), ``note`` and
+``attachments``; a bare value is the answer alone. ``load_answers`` reads the file with line
+numbers and reports every problem at once in one ``AnswersFileError``; nothing is scored until
+the file is right, unless ``allow_missing`` lets missing answers count as 0 (not met, not built).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from smartfactory.assess.framework import Library, shipped
+from smartfactory.assess.schema import (
+    CmmmFramework,
+    Criterion,
+    GateCriterion,
+    GradientFramework,
+    JudgementCriterion,
+    Metric,
+    MetricCatalogue,
+    MetricThresholdCriterion,
+    PrerequisiteCriterion,
+    RelativeBenchmarkCriterion,
+    ScenarioCatalogue,
+    Subdomain,
+)
+from smartfactory.model.errors import Problem, UserError
+
+ANSWERS_SCHEMA = "smartfactory.answers/1"
+DEFAULT_FRAMEWORK = "gradient/2025/national"
+DEFAULT_CMMM = "cmmm/2020/national"
+INDUSTRIES = ("discrete", "process")
+UNKNOWN = "unknown"
+NOT_APPLICABLE = "not_applicable"
+# metrics the ladder may name that follow from the declared scenarios rather than being asked
+DERIVED_METRICS = {"ai_scenario_share": "scenarios"}
+
+_TOP_KEYS = (
+    "schema",
+    "framework",
+    "layers",
+    "cmmm",
+    "scenarios",
+    "lang",
+    "industry",
+    "criteria",
+    "metrics",
+    "scenarios_built",
+    "cmmm_requirements",
+)
+_ITEM_KEYS = ("answer", "note", "attachments")
+_SCENARIO_KEYS = ("built", "ai_used", "note", "attachments")
+_SUBDOMAIN_KEYS = ("applicable", "note", "requirements")
+_YES = ("yes", "true")
+_NO = ("no", "false")
+
+
+class AnswersFileError(UserError):
+    """An answers file that cannot be scored: every problem in it, listed at once."""
+
+
+# --- what a loaded answers file holds ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer: its value (None when missing), the factory's note and attachment references."""
+
+    value: bool | float | str | None
+    field: str
+    line: int | None
+    note: str | None = None
+    attachments: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> bool:
+        """No answer was given."""
+        return self.value is None
+
+
+@dataclass(frozen=True)
+class ScenarioAnswer:
+    """Whether a typical scenario is built, and whether it uses AI."""
+
+    built: bool | None
+    ai_used: bool | None
+    field: str
+    line: int | None
+    note: str | None = None
+    attachments: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> bool:
+        """``built`` is not answered, or ``ai_used`` is not answered for a built scenario."""
+        return self.built is None or (self.built and self.ai_used is None)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A checked answers file for one ladder, its CMMM framework and its scenario catalogue.
+
+    ``criteria`` holds gate (bool), relative-benchmark (bool) and judgement (float) answers;
+    ``metrics`` declared metric values (float, or ``"unknown"``); ``cmmm`` requirement scores;
+    ``missing`` the fields left blank, which ``allow_missing`` scores as 0.
+    """
+
+    source: str
+    framework: str
+    cmmm_framework: str
+    scenario_catalogue: str
+    industry: str | None
+    industry_line: int | None
+    criteria: dict[str, Answer]
+    metrics: dict[str, Answer]
+    scenarios: dict[str, ScenarioAnswer]
+    cmmm: dict[str, Answer]
+    not_applicable: frozenset[str]
+    subdomain_notes: dict[str, Answer] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    allow_missing: bool = False
+
+    def requirement_scores(self) -> dict[str, float]:
+        """The CMMM requirement scores answered (missing ones left out: the scoring counts them 0)."""
+        return {
+            r: float(a.value)
+            for r, a in self.cmmm.items()
+            if isinstance(a.value, int | float) and not isinstance(a.value, bool)
+        }
+
+
+# --- the frameworks an answers file is written for ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frameworks:
+    """A ladder with the CMMM framework and scenario catalogue it refers to."""
+
+    gradient: GradientFramework
+    cmmm: CmmmFramework
+    scenarios: ScenarioCatalogue
+    metrics: MetricCatalogue
+    library: Library
+
+    def asked_metrics(self) -> list[Metric]:
+        """Metrics the answers file asks for: those metric criteria name, minus the derived ones."""
+        ids: list[str] = []
+        for c in self.gradient.criteria:
+            if isinstance(c, MetricThresholdCriterion) and c.params.metric not in (*DERIVED_METRICS, *ids):
+                ids.append(c.params.metric)
+        return [self.metrics.metric(m) for m in ids]
+
+    def answered_criteria(self, level: str) -> list[Criterion]:
+        """Criteria of one level the factory answers."""
+        return [c for c in self.gradient.at_level(level) if _asked(c)]  # type: ignore[arg-type]
+
+
+def _asked(criterion: Criterion) -> bool:
+    return isinstance(criterion, GateCriterion | RelativeBenchmarkCriterion | JudgementCriterion)
+
+
+def resolve(
+    framework_ids: str | Sequence[str] = DEFAULT_FRAMEWORK, library: Library | None = None
+) -> Frameworks:
+    """The ladder named in ``framework_ids`` with its CMMM framework and scenario catalogue.
+
+    ``framework_ids`` holds one gradient id and, optionally, a cmmm and a scenarios id that
+    replace the ones the ladder names.
+    """
+    lib = library or shipped()
+    ids = [framework_ids] if isinstance(framework_ids, str) else list(framework_ids)
+    by_kind: dict[str, list[str]] = {}
+    for framework_id in ids:
+        by_kind.setdefault(framework_id.split("/")[0], []).append(framework_id)
+    unknown = sorted(set(by_kind) - {"gradient", "cmmm", "scenarios"})
+    if unknown or len(by_kind.get("gradient", [])) != 1 or any(len(v) > 1 for v in by_kind.values()):
+        gradients = ", ".join(i for i in lib.ids() if i.startswith("gradient/")) or "none"
+        raise UserError(
+            f"name exactly one gradient framework (and at most one cmmm and one scenarios "
+            f"framework); got {', '.join(ids) or 'none'}; gradient frameworks: {gradients}"
+        )
+    gradient = lib.gradient(by_kind["gradient"][0])
+    cmmm_id = by_kind["cmmm"][0] if "cmmm" in by_kind else cmmm_id_of(gradient, lib)
+    scenarios_id = by_kind["scenarios"][0] if "scenarios" in by_kind else gradient.scenarios
+    return Frameworks(gradient, lib.cmmm(cmmm_id), lib.scenarios(scenarios_id), lib.metrics(), lib)
+
+
+def cmmm_id_of(gradient: GradientFramework, library: Library) -> str:
+    """The CMMM framework a ladder's prerequisites name; the only one shipped when none does."""
+    for c in gradient.criteria:
+        if isinstance(c, PrerequisiteCriterion) and c.params.cmmm_min is not None and c.params.framework:
+            return c.params.framework
+    cmmm = [i for i in library.ids() if i.startswith("cmmm/")]
+    return DEFAULT_CMMM if DEFAULT_CMMM in cmmm or not cmmm else cmmm[-1]
+
+
+# --- the template -------------------------------------------------------------------------------
+
+_WORDS: dict[str, dict[str, str]] = {
+    "title": {"en": "smartfactory self-assessment", "zh": "smartfactory 智能工厂自评估"},
+    "fill": {
+        "en": "Fill in every answer, then run:  smartfactory assess --answers THIS_FILE [--plant plant.toml] "
+        "[--store DIR]",
+        "zh": "请填写每一项答案，然后运行：smartfactory assess --answers 本文件 "
+        "[--plant plant.toml] [--store 目录]",
+    },
+    "item": {
+        "en": "Every item may carry a note and attachment references, e.g.",
+        "zh": "每一项都可附说明和附件引用，例如：",
+    },
+    "bare": {
+        "en": "A bare value (ID: yes) is the answer alone. Blank answers are missing: the file is not "
+        "scored until they are given (or run with --allow-missing: missing counts as 0).",
+        "zh": "只写值（ID: yes）即只有答案。空白即未作答：补全后才会评分"
+        "（或用 --allow-missing，未答按 0 计）。",
+    },
+    "tags": {
+        "en": "Confidence tags: [V] verified, [S] secondary source, [U] unverified. Results that rest on "
+        "[S] or [U] are reported as 'unverified threshold'.",
+        "zh": "置信度标记：[V] 已核实，[S] 二手来源，[U] 未核实。"
+        "依赖 [S]/[U] 的结果在报告中标注“阈值未核实”。",
+    },
+    "frameworks": {"en": "Frameworks", "zh": "所用框架"},
+    "edition": {"en": "edition", "zh": "版本"},
+    "industry": {
+        "en": "discrete | process (the plant file's industry is used when --plant is given)",
+        "zh": "discrete（离散型）| process（流程型）（给出 --plant 时以工厂文件为准）",
+    },
+    "criteria": {
+        "en": "1. Ladder criteria answered by the factory, level by level",
+        "zh": "一、企业作答的要素条件，按级别",
+    },
+    "criteria_more": {
+        "en": "Metric thresholds, scenario counts, AI share and level prerequisites are judged from "
+        "sections 2-4 and live plant data.",
+        "zh": "指标阈值、场景数量、AI 占比和前置级别由第二至四部分及工厂实时数据判定。",
+    },
+    "no_criteria": {"en": "nothing to answer at this level", "zh": "本级无需作答"},
+    "metrics": {
+        "en": "2. Declared metric values (live plant data wins when --plant/--store measure it)",
+        "zh": "二、申报的指标值（若 --plant/--store 可实测，以实测为准）",
+    },
+    "used_by": {"en": "used by", "zh": "用于"},
+    "scenarios": {
+        "en": "3. Typical smart-manufacturing scenarios built, stage by stage",
+        "zh": "三、已建成的智能制造典型场景，按环节",
+    },
+    "cmmm": {
+        "en": "4. CMMM requirements (GB/T 39116), factor by factor and sub-domain by sub-domain",
+        "zh": "四、智能制造能力成熟度要求（GB/T 39116），按能力要素与能力子域",
+    },
+    "dimension": {"en": "dimension", "zh": "要素条件维度"},
+    "ai_capable": {"en": "AI-capable", "zh": "可应用AI"},
+    "systems": {"en": "systems", "zh": "典型系统"},
+    "yes_no": {"en": "yes | no", "zh": "yes（是）| no（否）"},
+    "ai_used": {"en": "yes | no (answer when built)", "zh": "yes | no（已建成时作答）"},
+    "scale": {"en": "passes at", "zh": "达标线"},
+    "number": {
+        "en": "a number from {lo:g} to {hi:g} ({unit}), or unknown",
+        "zh": "{lo:g} 至 {hi:g} 的数值（{unit}），或 unknown",
+    },
+    "benchmark": {"en": "yes if the factory is: {name}", "zh": "若企业满足“{name}”答 yes"},
+    "applicable": {
+        "en": "yes | not_applicable (tailored out: its requirements are not scored)",
+        "zh": "yes | not_applicable（裁剪：其要求不计分）",
+    },
+    "always": {"en": "always applies", "zh": "必选，不可裁剪"},
+    "domain": {"en": "domain", "zh": "能力域"},
+    "weights": {"en": "weights", "zh": "权重"},
+}
+
+
+def _w(key: str, lang: str) -> str:
+    return _WORDS[key]["zh" if lang.startswith("zh") else "en"]
+
+
+def _q(text: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _c(text: str) -> str:
+    """Text safe in a one-line YAML comment."""
+    return " ".join(text.split())
+
+
+def _tag(confidence: str) -> str:
+    return f"[{confidence}]"
+
+
+def template(
+    framework_ids: str | Sequence[str] = DEFAULT_FRAMEWORK,
+    lang: str = "en",
+    *,
+    library: Library | None = None,
+) -> str:
+    """A YAML answers file to fill in: every question, its allowed answers in a comment."""
+    fw = resolve(framework_ids, library)
+    lang = "zh" if lang.startswith("zh") else "en"
+    g, cm, sc = fw.gradient, fw.cmmm, fw.scenarios
+    out: list[str] = []
+    add = out.append
+    rule = "# " + "=" * 96
+    add(f"# {_w('title', lang)} — {g.id}: {_c(g.title.get(lang))} {_tag(g.confidence)}")
+    add(
+        f"# {_w('frameworks', lang)}: {g.id} ({_w('edition', lang)} {g.id.split('/')[1]}; layers "
+        f"{', '.join(g.layers)}), {cm.id}, {sc.id}"
+    )
+    add(f"# {_w('fill', lang)}")
+    add(f"# {_w('bare', lang)}")
+    add(f"# {_w('item', lang)}")
+    add("#   G25-BAS-SIZE:")
+    add("#     answer: yes")
+    add(
+        '#     note: "统计局规上企业名录 2024" '
+        if lang == "zh"
+        else '#     note: "Listed above designated size, 2024"'
+    )
+    add('#     attachments: ["docs/size-2024.pdf"]')
+    add(f"# {_w('tags', lang)}")
+    add("")
+    add(f"schema: {ANSWERS_SCHEMA}")
+    add(f"framework: {g.id}")
+    add(f"layers: [{', '.join(g.layers)}]")
+    add(f"cmmm: {cm.id}")
+    add(f"scenarios: {sc.id}")
+    add(f"lang: {lang}")
+    add(f"industry:  # {_w('industry', lang)}")
+    add("")
+    add(rule)
+    add(f"# {_w('criteria', lang)}")
+    add(f"# {_w('criteria_more', lang)}")
+    add(rule)
+    add("criteria:")
+    metrics_by_id = {m.id: m for m in fw.metrics.metrics}
+    for level in g.levels:
+        asked = fw.answered_criteria(level.id)
+        add(
+            f"  {level.id}:  # {_c(level.name.get(lang))} — {_c(level.focus.get(lang))}"
+            + ("" if asked else f" ({_w('no_criteria', lang)})")
+        )
+        if not asked:
+            out[-1] = f"  {level.id}: {{}}  # {_c(level.name.get(lang))} ({_w('no_criteria', lang)})"
+            continue
+        for c in asked:
+            question = c.question.get(lang) if c.question else c.text.get(lang)
+            add(f"    # {c.id} {_tag(c.confidence)} {c.type}: {_c(question)}")
+            if c.evidence:
+                names = ", ".join(metrics_by_id[m].name.get(lang) for m in c.evidence if m in metrics_by_id)
+                add(f"    #   evidence: {_c(names)}")
+            add(f"    {c.id}:")
+            add(f"      answer:  # {_allowed_criterion(c, fw, lang)}")
+            add("      note:")
+            add("      attachments: []")
+    add("")
+    add(rule)
+    add(f"# {_w('metrics', lang)}")
+    add(rule)
+    asked_metrics = fw.asked_metrics()
+    add("metrics:" + ("" if asked_metrics else " {}"))
+    for m in asked_metrics:
+        users = [
+            f"{c.id} {c.params.comparator} {c.params.value:g} {_tag(c.confidence)}"
+            for c in g.criteria
+            if isinstance(c, MetricThresholdCriterion) and c.params.metric == m.id
+        ]
+        add(f"  # {_c(m.name.get(lang))}: {_c(m.how.get(lang))}")
+        add(f"  #   {_w('used_by', lang)}: {'; '.join(users)}")
+        add(f"  {m.id}:")
+        add(f"    answer:  # {_allowed_metric(m, lang)}")
+        add("    note:")
+        add("    attachments: []")
+    add("")
+    add(rule)
+    add(f"# {_w('scenarios', lang)}")
+    add(rule)
+    add("scenarios_built:")
+    dims = {d.id: d for d in sc.dimensions}
+    for stage in sc.stages:
+        dim = dims[stage.dimension].name.get(lang)
+        add(
+            f"  {stage.id}:  # {_c(stage.name.get(lang))} ({_w('dimension', lang)}: {_c(dim)}) "
+            f"{_tag(stage.confidence)}"
+        )
+        for s in sc.scenarios:
+            if s.stage != stage.id:
+                continue
+            ai = ("是" if s.ai_capable else "否") if lang == "zh" else ("yes" if s.ai_capable else "no")
+            add(f"    # {s.no} {_c(s.name.get(lang))} {_tag(s.confidence)}: {_c(s.description.get(lang))}")
+            systems = ", ".join(s.typical_systems)
+            add(f"    #   {_w('ai_capable', lang)}: {ai}; {_w('systems', lang)}: {systems}")
+            add(f"    {s.id}:")
+            add(f"      built:  # {_w('yes_no', lang)}")
+            add(f"      ai_used:  # {_w('ai_used', lang)}")
+    add("")
+    add(rule)
+    add(f"# {_w('cmmm', lang)}")
+    add(f"# {_c(cm.title.get(lang))} {_tag(cm.confidence)}")
+    weights_note = _c(cm.scoring.weights_note.get(lang))
+    add(f"# {_w('weights', lang)} {_tag(cm.scoring.weights_confidence)}: {weights_note}")
+    add(rule)
+    add("cmmm_requirements:")
+    allowed = " | ".join(f"{v.value:g} {v.name.get(lang)}" for v in cm.scoring.values)
+    domains = {d.id: d for d in cm.domains}
+    levels = {lv.no: lv for lv in cm.levels}
+    for factor in cm.factors:
+        add(f"  {factor.id}:  # {_c(factor.name.get(lang))} {_tag(factor.confidence)}")
+        for sd in cm.subdomains:
+            if domains[sd.domain].factor != factor.id:
+                continue
+            add(
+                f"    {sd.id}:  # {_c(sd.name.get(lang))} ({_w('domain', lang)}: "
+                f"{_c(domains[sd.domain].name.get(lang))}) {_tag(sd.confidence)}"
+            )
+            if sd.tailorable:
+                add(f"      applicable: yes  # {_w('applicable', lang)}")
+            else:
+                add(f"      applicable: yes  # {_w('always', lang)}")
+            add("      requirements:")
+            for r in sd.requirements:
+                add(
+                    f"        # L{r.level} {_c(levels[r.level].name.get(lang))}: {_c(r.text.get(lang))} "
+                    f"{_tag(r.confidence)}"
+                )
+                add(f"        {r.id}:  # {allowed}")
+    return "\n".join(out) + "\n"
+
+
+def _allowed_criterion(c: Criterion, fw: Frameworks, lang: str) -> str:
+    if isinstance(c, JudgementCriterion):
+        j = fw.gradient.judgement
+        scale = " | ".join(f"{v:g}" for v in j.scale)
+        return f"{scale} ({_w('scale', lang)} {j.pass_at:g}) {_tag(j.confidence)}"
+    if isinstance(c, RelativeBenchmarkCriterion):
+        name = next(
+            (b.name.get(lang) for b in fw.metrics.benchmarks if b.id == c.params.benchmark),
+            c.params.benchmark,
+        )
+        return f"{_w('yes_no', lang)} — {_w('benchmark', lang).format(name=_c(name))}"
+    return _w("yes_no", lang)
+
+
+def _allowed_metric(m: Metric, lang: str) -> str:
+    return _w("number", lang).format(lo=m.range[0], hi=m.range[1], unit=m.unit)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def load_answers(
+    path: str | Path,
+    framework: str | GradientFramework | Frameworks = DEFAULT_FRAMEWORK,
+    *,
+    allow_missing: bool = False,
+    library: Library | None = None,
+) -> Answers:
+    """Read and check an answers file for ``framework``; an AnswersFileError lists every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AnswersFileError(f"cannot read answers file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise AnswersFileError(f"answers file {path} is not UTF-8 text") from None
+    return parse_answers(text, str(path), framework, allow_missing=allow_missing, library=library)
+
+
+def framework_of(text: str) -> str | None:
+    """The ``framework:`` an answers text says it was written for, if it parses and says so."""
+    try:
+        data = _yaml().load(text)
+    except Exception:  # any YAML problem is reported when the file is loaded for real
+        return None
+    if isinstance(data, Mapping):
+        value = data.get("framework")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def parse_answers(
+    text: str,
+    source: str,
+    framework: str | GradientFramework | Frameworks = DEFAULT_FRAMEWORK,
+    *,
+    allow_missing: bool = False,
+    library: Library | None = None,
+) -> Answers:
+    """Check answers text (``source`` names it in messages) against a ladder and its frameworks."""
+    if isinstance(framework, Frameworks):
+        fw = framework
+    else:
+        fw = resolve(framework if isinstance(framework, str) else framework.id, library)
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        data = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = " ".join(str(exc.problem or exc.context or "syntax error").split())
+        raise AnswersFileError(
+            f"answers file {source} is not valid YAML", [Problem(source, "", f"YAML syntax: {what}", line)]
+        ) from None
+    except YAMLError as exc:
+        raise AnswersFileError(
+            f"answers file {source} is not valid YAML",
+            [Problem(source, "", f"YAML syntax: {' '.join(str(exc).split())}")],
+        ) from None
+    checker = _Checker(source, fw, allow_missing)
+    answers = checker.check(data)
+    if checker.problems:
+        raise AnswersFileError(
+            f"answers file {source} cannot be scored for {fw.gradient.id}", checker.problems
+        )
+    return answers
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="rt", pure=True)
+
+
+def _line(node: Any, key: Any = None) -> int | None:
+    """1-based line of ``key`` in a ruamel mapping (or of the mapping itself)."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return None
+    try:
+        if key is None:
+            return int(lc.line) + 1
+        return int(lc.key(key)[0]) + 1
+    except (KeyError, TypeError, AttributeError):
+        return int(lc.line) + 1 if getattr(lc, "line", None) is not None else None
+
+
+def _value_line(node: Any, key: Any) -> int | None:
+    lc = getattr(node, "lc", None)
+    try:
+        return int(lc.value(key)[0]) + 1 if lc is not None else None
+    except (KeyError, TypeError, AttributeError):
+        return _line(node, key)
+
+
+def _yes_no(value: Any) -> bool | None:
+    """True / False for yes/no/true/false (any case), None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _YES:
+            return True
+        if word in _NO:
+            return False
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+class _Checker:
+    """Walks the parsed YAML against the frameworks and collects every problem."""
+
+    def __init__(self, source: str, fw: Frameworks, allow_missing: bool) -> None:
+        self.source = source
+        self.fw = fw
+        self.allow_missing = allow_missing
+        self.problems: list[Problem] = []
+        self.missing: list[str] = []
+
+    def problem(self, where: str, message: str, line: int | None) -> None:
+        self.problems.append(Problem(self.source, where, message, line))
+
+    def lack(self, where: str, allowed: str, line: int | None) -> None:
+        """A missing answer: a problem, or noted as scored 0 with ``allow_missing``."""
+        self.missing.append(where)
+        if not self.allow_missing:
+            self.problem(where, f"missing answer; allowed: {allowed}", line)
+
+    def check(self, data: Any) -> Answers:
+        g = self.fw.gradient
+        if not isinstance(data, Mapping):
+            self.problem(
+                "",
+                "the file must be a YAML mapping with schema, framework, criteria, metrics, "
+                "scenarios_built and cmmm_requirements; write one with `smartfactory assess template`",
+                _line(data) if data is not None else 1,
+            )
+            data = {}
+        for key in data:
+            if key not in _TOP_KEYS:
+                self.problem(
+                    str(key), f"unknown field '{key}'; allowed: {', '.join(_TOP_KEYS)}", _line(data, key)
+                )
+        self._header(data)
+        industry, industry_line = self._industry(data)
+        criteria = self._criteria(data)
+        metrics = self._metrics(data)
+        scenarios = self._scenarios(data)
+        cmmm, not_applicable, notes = self._cmmm(data)
+        return Answers(
+            source=self.source,
+            framework=g.id,
+            cmmm_framework=self.fw.cmmm.id,
+            scenario_catalogue=self.fw.scenarios.id,
+            industry=industry,
+            industry_line=industry_line,
+            criteria=criteria,
+            metrics=metrics,
+            scenarios=scenarios,
+            cmmm=cmmm,
+            not_applicable=frozenset(not_applicable),
+            subdomain_notes=notes,
+            missing=tuple(self.missing),
+            allow_missing=self.allow_missing,
+        )
+
+    # header -------------------------------------------------------------------------------
+
+    def _header(self, data: Mapping[str, Any]) -> None:
+        g = self.fw.gradient
+        regenerate = f"write a new one with `smartfactory assess template --framework {g.id}`"
+        schema = data.get("schema")
+        if schema is None:
+            self.problem(
+                "schema", f"required field 'schema' is missing; write schema: {ANSWERS_SCHEMA}", _line(data)
+            )
+        elif schema != ANSWERS_SCHEMA:
+            self.problem(
+                "schema",
+                f"{schema!r} is not an answers file schema; allowed: {ANSWERS_SCHEMA}",
+                _line(data, "schema"),
+            )
+        written_for = data.get("framework")
+        if written_for is None:
+            self.problem(
+                "framework",
+                f"required field 'framework' is missing; this assessment uses {g.id}",
+                _line(data),
+            )
+        elif written_for != g.id:
+            self.problem(
+                "framework",
+                f"the file was written for {written_for!r}, another framework or edition "
+                f"than {g.id}; answer the questions of {g.id}: {regenerate}",
+                _line(data, "framework"),
+            )
+        for key, expected in (("cmmm", self.fw.cmmm.id), ("scenarios", self.fw.scenarios.id)):
+            value = data.get(key)
+            if value is not None and value != expected:
+                self.problem(
+                    key,
+                    f"the file was written for {value!r}; this assessment uses {expected}: {regenerate}",
+                    _line(data, key),
+                )
+        layers = data.get("layers")
+        if layers is not None and written_for == g.id and list(layers or []) != list(g.layers):
+            self.problem(
+                "layers",
+                f"the file lists layers {list(layers or [])}; {g.id} is built from "
+                f"{list(g.layers)}: {regenerate}",
+                _line(data, "layers"),
+            )
+        lang = data.get("lang")
+        if lang is not None and lang not in ("zh", "en"):
+            self.problem("lang", f"{lang!r} is not allowed; allowed: zh | en", _line(data, "lang"))
+
+    def _industry(self, data: Mapping[str, Any]) -> tuple[str | None, int | None]:
+        value = data.get("industry")
+        line = _line(data, "industry") if "industry" in data else None
+        if value is None:
+            return None, line
+        if value not in INDUSTRIES:
+            self.problem("industry", f"{value!r} is not allowed; allowed: {' | '.join(INDUSTRIES)}", line)
+            return None, line
+        return str(value), line
+
+    # generic pieces -----------------------------------------------------------------------
+
+    def _section(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+        """A top-level mapping; None (and a problem) when it is missing or not a mapping."""
+        if key not in data:
+            self.problem(key, f"required section '{key}' is missing", _line(data))
+            return None
+        value = data[key]
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(key, f"'{key}' must be a mapping of groups to items", _line(data, key))
+            return None
+        return value
+
+    def _group(self, parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any] | None:
+        value = parent[key]
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(where, "must be a mapping of ids to answers", _line(parent, key))
+            return None
+        return value
+
+    def _extras(
+        self, item: Mapping[str, Any], keys: Sequence[str], where: str
+    ) -> tuple[str | None, tuple[str, ...]]:
+        """Check an item mapping's keys; return its note and attachments."""
+        for key in item:
+            if key not in keys:
+                self.problem(
+                    f"{where}.{key}", f"unknown field '{key}'; allowed: {', '.join(keys)}", _line(item, key)
+                )
+        note = item.get("note")
+        if note is not None and not isinstance(note, str | int | float):
+            self.problem(f"{where}.note", "a note is one text", _line(item, "note"))
+            note = None
+        attachments = item.get("attachments")
+        files: tuple[str, ...] = ()
+        if attachments is None:
+            files = ()
+        elif isinstance(attachments, str):
+            files = (attachments,)
+        elif isinstance(attachments, list) and all(isinstance(a, str) and a.strip() for a in attachments):
+            files = tuple(attachments)
+        else:
+            self.problem(
+                f"{where}.attachments",
+                'attachments are a list of file names or URLs, e.g. ["docs/size-2024.pdf"]',
+                _line(item, "attachments"),
+            )
+        return (str(note) if note is not None and str(note).strip() else None), files
+
+    def _item(
+        self, group: Mapping[str, Any], key: str, where: str
+    ) -> tuple[Any, int | None, str | None, tuple[str, ...]]:
+        """(raw answer, its line, note, attachments) of a bare value or an answer mapping."""
+        raw = group[key]
+        if isinstance(raw, Mapping):
+            note, files = self._extras(raw, _ITEM_KEYS, where)
+            line = _value_line(raw, "answer") if "answer" in raw else _line(group, key)
+            return raw.get("answer"), line, note, files
+        if isinstance(raw, list):
+            self.problem(
+                where,
+                "an answer is one value, or a mapping with answer, note and attachments",
+                _line(group, key),
+            )
+            return None, _line(group, key), None, ()
+        return raw, _line(group, key), None, ()
+
+    # criteria -----------------------------------------------------------------------------
+
+    def _criteria(self, data: Mapping[str, Any]) -> dict[str, Answer]:
+        g = self.fw.gradient
+        section = self._section(data, "criteria")
+        out: dict[str, Answer] = {}
+        if section is None:
+            return out
+        levels = [level.id for level in g.levels]
+        by_id = {c.id: c for c in g.criteria}
+        seen: set[str] = set()
+        for level_key in section:
+            where_level = f"criteria.{level_key}"
+            if level_key not in levels:
+                self.problem(
+                    where_level,
+                    f"unknown level '{level_key}'; allowed: {', '.join(levels)}",
+                    _line(section, level_key),
+                )
+                continue
+            group = self._group(section, level_key, where_level)
+            if group is None:
+                continue
+            for cid in group:
+                where = f"{where_level}.{cid}"
+                line = _line(group, cid)
+                criterion = by_id.get(str(cid))
+                if criterion is None:
+                    asked = ", ".join(c.id for c in self.fw.answered_criteria(level_key)) or "none"
+                    self.problem(
+                        where,
+                        f"unknown criterion id '{cid}' in {g.id}; criteria to answer at {level_key}: {asked}",
+                        line,
+                    )
+                    continue
+                if not _asked(criterion):
+                    self.problem(
+                        where,
+                        f"{cid} is a {criterion.type} criterion: it is judged from "
+                        f"{_judged_from(criterion)}, not answered here; remove it",
+                        line,
+                    )
+                    continue
+                if criterion.level != level_key:
+                    self.problem(
+                        where,
+                        f"{cid} is a {criterion.level} criterion: move it under criteria.{criterion.level}",
+                        line,
+                    )
+                    continue
+                seen.add(criterion.id)
+                out[criterion.id] = self._criterion_answer(criterion, group, str(cid), where)
+        for level in levels:
+            for c in self.fw.answered_criteria(level):
+                if c.id not in seen:
+                    where = f"criteria.{level}.{c.id}"
+                    anchor = section.get(level) if isinstance(section.get(level), Mapping) else section
+                    self.lack(where, self._allowed_text(c), _line(anchor))
+                    out[c.id] = Answer(None, where, _line(anchor))
+        return out
+
+    def _allowed_text(self, c: Criterion) -> str:
+        if isinstance(c, JudgementCriterion):
+            return " | ".join(f"{v:g}" for v in self.fw.gradient.judgement.scale)
+        return "yes | no"
+
+    def _criterion_answer(self, c: Criterion, group: Mapping[str, Any], key: str, where: str) -> Answer:
+        raw, line, note, files = self._item(group, key, where)
+        field_ = f"{where}.answer" if isinstance(group[key], Mapping) else where
+        if raw is None:
+            self.lack(where, self._allowed_text(c), line)
+            return Answer(None, field_, line, note, files)
+        value: bool | float | None
+        if isinstance(c, JudgementCriterion):
+            scale = self.fw.gradient.judgement.scale
+            number = _number(raw)
+            value = next((v for v in scale if number is not None and abs(number - v) < 1e-9), None)
+        else:
+            value = _yes_no(raw)
+        if value is None:
+            self.problem(field_, f"{raw!r} is not allowed; allowed: {self._allowed_text(c)}", line)
+        return Answer(value, field_, line, note, files)
+
+    # metrics ------------------------------------------------------------------------------
+
+    def _metrics(self, data: Mapping[str, Any]) -> dict[str, Answer]:
+        asked = {m.id: m for m in self.fw.asked_metrics()}
+        out: dict[str, Answer] = {}
+        if not asked and "metrics" not in data:
+            return out
+        section = self._section(data, "metrics")
+        if section is None:
+            return out
+        for key in section:
+            where = f"metrics.{key}"
+            metric = asked.get(str(key))
+            if metric is None:
+                why = (
+                    f"{key} follows from the scenarios built; remove it"
+                    if key in DERIVED_METRICS
+                    else f"unknown metric '{key}'; metrics to declare: {', '.join(asked) or 'none'}"
+                )
+                self.problem(where, why, _line(section, key))
+                continue
+            raw, line, note, files = self._item(section, str(key), where)
+            field_ = f"{where}.answer" if isinstance(section[key], Mapping) else where
+            allowed = (
+                f"a number from {metric.range[0]:g} to {metric.range[1]:g} ({metric.unit}), or {UNKNOWN}"
+            )
+            if raw is None:
+                self.lack(where, allowed, line)
+                out[metric.id] = Answer(None, field_, line, note, files)
+                continue
+            value = _metric_value(raw, metric)
+            if value is None:
+                self.problem(field_, f"{raw!r} is not allowed; allowed: {allowed}", line)
+            out[metric.id] = Answer(value, field_, line, note, files)
+        for metric_id in asked:
+            if metric_id not in out:
+                where = f"metrics.{metric_id}"
+                self.lack(where, "a number or unknown", _line(section))
+                out[metric_id] = Answer(None, where, _line(section))
+        return out
+
+    # scenarios ----------------------------------------------------------------------------
+
+    def _scenarios(self, data: Mapping[str, Any]) -> dict[str, ScenarioAnswer]:
+        sc = self.fw.scenarios
+        section = self._section(data, "scenarios_built")
+        out: dict[str, ScenarioAnswer] = {}
+        if section is None:
+            return out
+        stages = [s.id for s in sc.stages]
+        by_id = {s.id: s for s in sc.scenarios}
+        by_no = {f"S{s.no}": s for s in sc.scenarios}
+        for stage_key in section:
+            where_stage = f"scenarios_built.{stage_key}"
+            if stage_key not in stages:
+                self.problem(
+                    where_stage,
+                    f"unknown stage '{stage_key}'; allowed: {', '.join(stages)}",
+                    _line(section, stage_key),
+                )
+                continue
+            group = self._group(section, stage_key, where_stage)
+            if group is None:
+                continue
+            for sid in group:
+                where = f"{where_stage}.{sid}"
+                line = _line(group, sid)
+                scenario = by_id.get(str(sid)) or by_no.get(str(sid))
+                if scenario is None:
+                    known = ", ".join(s.id for s in sc.scenarios if s.stage == stage_key)
+                    self.problem(
+                        where, f"unknown scenario '{sid}' in {sc.id}; scenarios of {stage_key}: {known}", line
+                    )
+                    continue
+                if scenario.stage != stage_key:
+                    self.problem(
+                        where,
+                        f"{scenario.id} belongs to stage {scenario.stage}: move it under "
+                        f"scenarios_built.{scenario.stage}",
+                        line,
+                    )
+                    continue
+                if scenario.id in out:
+                    self.problem(where, f"{scenario.id} is answered twice", line)
+                    continue
+                out[scenario.id] = self._scenario_answer(group, sid, where)
+        for s in sc.scenarios:
+            if s.id not in out:
+                where = f"scenarios_built.{s.stage}.{s.id}"
+                anchor = section.get(s.stage) if isinstance(section.get(s.stage), Mapping) else section
+                self.lack(f"{where}.built", "yes | no", _line(anchor))
+                out[s.id] = ScenarioAnswer(None, None, where, _line(anchor))
+        return out
+
+    def _scenario_answer(self, group: Mapping[str, Any], key: Any, where: str) -> ScenarioAnswer:
+        raw = group[key]
+        line = _line(group, key)
+        if not isinstance(raw, Mapping):
+            if raw is None:
+                self.lack(f"{where}.built", "yes | no", line)
+                return ScenarioAnswer(None, None, where, line)
+            built = _yes_no(raw)
+            if built is None:
+                self.problem(
+                    where, f"{raw!r} is not allowed; write built: yes | no and ai_used: yes | no", line
+                )
+            return ScenarioAnswer(built, False if built is not None else None, where, line)
+        note, files = self._extras(raw, _SCENARIO_KEYS, where)
+        built_raw, ai_raw = raw.get("built"), raw.get("ai_used")
+        built = _yes_no(built_raw)
+        ai = _yes_no(ai_raw)
+        built_line = _value_line(raw, "built") if "built" in raw else line
+        ai_line = _value_line(raw, "ai_used") if "ai_used" in raw else line
+        if built_raw is None:
+            self.lack(f"{where}.built", "yes | no", built_line)
+        elif built is None:
+            self.problem(f"{where}.built", f"{built_raw!r} is not allowed; allowed: yes | no", built_line)
+        if ai_raw is not None and ai is None:
+            self.problem(f"{where}.ai_used", f"{ai_raw!r} is not allowed; allowed: yes | no", ai_line)
+        if built is True and ai_raw is None:
+            self.lack(f"{where}.ai_used", "yes | no", ai_line)
+        if built is False and ai is True:
+            self.problem(
+                f"{where}.ai_used",
+                "ai_used: yes needs built: yes; allowed with built: no: no or blank",
+                ai_line,
+            )
+        if built is False:
+            ai = False
+        return ScenarioAnswer(built, ai, where, built_line, note, files)
+
+    # CMMM ---------------------------------------------------------------------------------
+
+    def _cmmm(self, data: Mapping[str, Any]) -> tuple[dict[str, Answer], set[str], dict[str, Answer]]:
+        cm = self.fw.cmmm
+        section = self._section(data, "cmmm_requirements")
+        out: dict[str, Answer] = {}
+        not_applicable: set[str] = set()
+        notes: dict[str, Answer] = {}
+        if section is None:
+            return out, not_applicable, notes
+        factors = [f.id for f in cm.factors]
+        factor_of = {d.id: d.factor for d in cm.domains}
+        subdomains = {s.id: s for s in cm.subdomains}
+        seen_sub: set[str] = set()
+        for factor_key in section:
+            where_factor = f"cmmm_requirements.{factor_key}"
+            if factor_key not in factors:
+                self.problem(
+                    where_factor,
+                    f"unknown factor '{factor_key}'; allowed: {', '.join(factors)}",
+                    _line(section, factor_key),
+                )
+                continue
+            group = self._group(section, factor_key, where_factor)
+            if group is None:
+                continue
+            for sub_key in group:
+                where_sub = f"{where_factor}.{sub_key}"
+                sub = subdomains.get(str(sub_key))
+                if sub is None:
+                    known = ", ".join(s.id for s in cm.subdomains if factor_of[s.domain] == factor_key)
+                    self.problem(
+                        where_sub,
+                        f"unknown sub-domain '{sub_key}' in {cm.id}; sub-domains of {factor_key}: {known}",
+                        _line(group, sub_key),
+                    )
+                    continue
+                if factor_of[sub.domain] != factor_key:
+                    self.problem(
+                        where_sub,
+                        f"{sub.id} belongs to factor {factor_of[sub.domain]}: move it under "
+                        f"cmmm_requirements.{factor_of[sub.domain]}",
+                        _line(group, sub_key),
+                    )
+                    continue
+                seen_sub.add(sub.id)
+                self._subdomain(sub, group, str(sub_key), where_sub, out, not_applicable, notes)
+        for s in cm.subdomains:
+            if s.id in seen_sub:
+                continue
+            factor = factor_of[s.domain]
+            anchor = section.get(factor) if isinstance(section.get(factor), Mapping) else section
+            for r in s.requirements:
+                where = f"cmmm_requirements.{factor}.{s.id}.requirements.{r.id}"
+                self.lack(where, self._scale(), _line(anchor))
+                out[r.id] = Answer(None, where, _line(anchor))
+        return out, not_applicable, notes
+
+    def _scale(self) -> str:
+        return " | ".join(f"{v.value:g}" for v in self.fw.cmmm.scoring.values)
+
+    def _subdomain(
+        self,
+        sub: Subdomain,
+        group: Mapping[str, Any],
+        key: str,
+        where: str,
+        out: dict[str, Answer],
+        not_applicable: set[str],
+        notes: dict[str, Answer],
+    ) -> None:
+        raw = group[key]
+        line = _line(group, key)
+        if raw == NOT_APPLICABLE:
+            raw = {"applicable": NOT_APPLICABLE}
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            self.problem(
+                where,
+                f"write applicable and requirements under {sub.id} (or {sub.id}: {NOT_APPLICABLE})",
+                line,
+            )
+            return
+        note, files = self._extras(raw, _SUBDOMAIN_KEYS, where)
+        if note or files:
+            notes[sub.id] = Answer(None, where, line, note, files)
+        applicable = raw.get("applicable", "yes")
+        app_line = _value_line(raw, "applicable") if "applicable" in raw else line
+        if applicable == NOT_APPLICABLE:
+            if not sub.tailorable:
+                tailorable = ", ".join(s.id for s in self.fw.cmmm.subdomains if s.tailorable)
+                self.problem(
+                    f"{where}.applicable",
+                    f"{sub.id} always applies and cannot be tailored out; "
+                    f"allowed: yes (sub-domains that may be tailored out: {tailorable})",
+                    app_line,
+                )
+            else:
+                not_applicable.add(sub.id)
+        elif _yes_no(applicable) is not True:
+            allowed = f"yes | {NOT_APPLICABLE}" if sub.tailorable else "yes"
+            self.problem(
+                f"{where}.applicable", f"{applicable!r} is not allowed; allowed: {allowed}", app_line
+            )
+        tailored = sub.id in not_applicable
+        requirements = raw.get("requirements")
+        req_line = _line(raw, "requirements") if "requirements" in raw else line
+        if requirements is None:
+            requirements = {}
+        if not isinstance(requirements, Mapping):
+            self.problem(f"{where}.requirements", "must be a mapping of requirement ids to scores", req_line)
+            requirements = {}
+        known = {r.id for r in sub.requirements}
+        allowed_scores = [v.value for v in self.fw.cmmm.scoring.values]
+        for rid in requirements:
+            rwhere = f"{where}.requirements.{rid}"
+            if rid not in known:
+                self.problem(
+                    rwhere,
+                    f"unknown requirement '{rid}' of {sub.id}; requirements: "
+                    f"{', '.join(r.id for r in sub.requirements)}",
+                    _line(requirements, rid),
+                )
+                continue
+            value_raw, rline, rnote, rfiles = self._item(requirements, str(rid), rwhere)
+            field_ = f"{rwhere}.answer" if isinstance(requirements[rid], Mapping) else rwhere
+            if value_raw is None:
+                if not tailored:
+                    self.lack(rwhere, self._scale(), rline)
+                out[str(rid)] = Answer(None, field_, rline, rnote, rfiles)
+                continue
+            number = _number(value_raw)
+            match = next((v for v in allowed_scores if number is not None and abs(number - v) < 1e-9), None)
+            if match is None:
+                meaning = ", ".join(f"{v.value:g} ({v.name.en.lower()})" for v in self.fw.cmmm.scoring.values)
+                self.problem(field_, f"{value_raw!r} is not allowed; allowed: {meaning}", rline)
+            out[str(rid)] = Answer(match, field_, rline, rnote, rfiles)
+        for r in sub.requirements:
+            if r.id not in out:
+                rwhere = f"{where}.requirements.{r.id}"
+                if not tailored:
+                    self.lack(rwhere, self._scale(), req_line)
+                out[r.id] = Answer(None, rwhere, req_line)
+
+
+def _metric_value(raw: Any, metric: Metric) -> float | str | None:
+    if isinstance(raw, str) and raw.strip().lower() == UNKNOWN:
+        return UNKNOWN
+    number = _number(raw)
+    if number is None and isinstance(raw, str) and raw.strip().endswith("%") and metric.unit == "ratio":
+        try:
+            number = float(raw.strip()[:-1]) / 100
+        except ValueError:
+            number = None
+    if number is None or not metric.range[0] <= number <= metric.range[1]:
+        return None
+    return number
+
+
+def _judged_from(criterion: Criterion) -> str:
+    if isinstance(criterion, MetricThresholdCriterion):
+        if criterion.params.metric in DERIVED_METRICS:
+            return "the scenarios built (scenarios_built)"
+        return f"metrics.{criterion.params.metric} and live plant data"
+    if isinstance(criterion, PrerequisiteCriterion):
+        return "the levels and the CMMM grade reached"
+    return "the scenarios built (scenarios_built) and scenario runs"
+
+
+def iter_answers(answers: Answers) -> Iterator[tuple[str, Answer | ScenarioAnswer]]:
+    """Every answer with its field, in file order of the sections."""
+    for a in answers.criteria.values():
+        yield a.field, a
+    for a in answers.metrics.values():
+        yield a.field, a
+    for s in answers.scenarios.values():
+        yield s.field, s
+    for a in answers.cmmm.values():
+        yield a.field, a
+
+
+__all__ = [
+    "ANSWERS_SCHEMA",
+    "DEFAULT_FRAMEWORK",
+    "Answer",
+    "Answers",
+    "AnswersFileError",
+    "Frameworks",
+    "ScenarioAnswer",
+    "framework_of",
+    "iter_answers",
+    "load_answers",
+    "parse_answers",
+    "resolve",
+    "template",
+]
