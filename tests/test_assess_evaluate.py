@@ -161,7 +161,7 @@ def test_unverified_thresholds_are_flagged(library: Library, tmp_path: Path) -> 
     assert by_id["M-BAS-INFO"]["unverified_label"] is None
     assert doc["level"]["unverified"] and "M-BAS-NET" in doc["level"]["unverified_criteria"]
     zh = to_json(run(library, tmp_path, answers_text(), lang="zh"))
-    assert {c["id"]: c for c in zh["criteria"]}["M-BAS-NET"]["unverified_label"] == "阈值未核实"
+    assert {c["id"]: c for c in zh["criteria"]}["M-BAS-NET"]["unverified_label"] == "未经核实的阈值"
 
 
 def test_unknown_when_nothing_declares_or_measures_a_metric(library: Library, tmp_path: Path) -> None:

@@ -234,7 +234,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "en": "Confidence tags: [V] verified, [S] secondary source, [U] unverified. Results that rest on "
         "[S] or [U] are reported as 'unverified threshold'.",
         "zh": "置信度标记：[V] 已核实，[S] 二手来源，[U] 未核实。"
-        "依赖 [S]/[U] 的结果在报告中标注“阈值未核实”。",
+        "依赖 [S]/[U] 的结果在报告中标注“未经核实的阈值”。",
     },
     "frameworks": {"en": "Frameworks", "zh": "所用框架"},
     "edition": {"en": "edition", "zh": "版本"},

@@ -207,7 +207,7 @@ def _missing_evidence(
             _t(
                 lang,
                 "the threshold is unverified: check it against the official text",
-                "阈值未核实：请对照官方原文",
+                "未经核实的阈值：请对照官方原文",
             )
         )
     return out

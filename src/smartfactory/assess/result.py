@@ -31,7 +31,7 @@ from smartfactory.assess.evidence import Evidence
 from smartfactory.assess.scoring import CmmmScore
 
 SCHEMA = "smartfactory.assessment/1"
-UNVERIFIED_LABEL = {"en": "unverified threshold", "zh": "阈值未核实"}
+UNVERIFIED_LABEL = {"en": "unverified threshold", "zh": "未经核实的阈值"}
 
 Outcome = Literal["pass", "fail", "unknown"]
 EvidenceKind = Literal["declared", "live", "derived"]
