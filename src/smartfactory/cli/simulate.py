@@ -24,6 +24,8 @@ from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore, summaris
 DEFAULT_STORE = Path(".smartfactory")
 DEMO_PLANT = Path("examples/plants/discrete_machining.toml")
 DEMO_START = date(2026, 3, 2)
+# the worked mid-size discrete factory answers for this same plant (examples/factories/README.md)
+DEMO_ANSWERS = Path("examples/factories/b_discrete_midsize/answers.yaml")
 
 StoreOption = Annotated[
     Path, typer.Option("--store", help="store folder (DuckDB telemetry + SQLite registry)")
@@ -89,6 +91,13 @@ def demo_command(
     from smartfactory.cli.kpi import headline
 
     headline(store, lang)
+    if DEMO_ANSWERS.exists():
+        from smartfactory.cli.assess import Format, run_assessment
+
+        console().print(
+            f"\n[bold]assessment[/bold] of the demo plant with {DEMO_ANSWERS} (budget 800,000 CNY):"
+        )
+        run_assessment(DEMO_ANSWERS, None, store, None, None, 800_000, False, Format.table, lang, 30, None)
 
 
 def summary_command(
