@@ -472,13 +472,19 @@ def load_answers(
 ) -> Answers:
     """Read and check an answers file for ``framework``; an AnswersFileError lists every problem."""
     path = Path(path)
+    return parse_answers(
+        read_answers_text(path), str(path), framework, allow_missing=allow_missing, library=library
+    )
+
+
+def read_answers_text(path: Path) -> str:
+    """The text of an answers file; an AnswersFileError when it cannot be read as UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise AnswersFileError(f"cannot read answers file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise AnswersFileError(f"answers file {path} is not UTF-8 text") from None
-    return parse_answers(text, str(path), framework, allow_missing=allow_missing, library=library)
 
 
 def framework_of(text: str) -> str | None:

@@ -17,9 +17,9 @@ from rich.table import Table
 
 from smartfactory.assess.answers import (
     DEFAULT_FRAMEWORK,
-    AnswersFileError,
     framework_of,
     parse_answers,
+    read_answers_text,
     resolve,
     template,
 )
@@ -271,12 +271,7 @@ def run_assessment(
     _check_lang(lang)
     renderer = _renderer(fmt)
     library = _library(frameworks_dir)
-    try:
-        text = answers.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise AnswersFileError(f"cannot read answers file {answers}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise AnswersFileError(f"answers file {answers} is not UTF-8 text") from None
+    text = read_answers_text(answers)
     if framework is None:
         written_for = framework_of(text)
         framework = written_for if written_for in library.ids() else DEFAULT_FRAMEWORK
