@@ -716,6 +716,21 @@ class _Checker:
             return None
         return value
 
+    def _groups(
+        self, section: Mapping[str, Any], allowed: Sequence[str], prefix: str, noun: str
+    ) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+        """The known groups of a section (levels, stages, factors); an unknown one is a problem."""
+        for key in section:
+            where = f"{prefix}.{key}"
+            if key not in allowed:
+                self.problem(
+                    where, f"unknown {noun} '{key}'; allowed: {', '.join(allowed)}", _line(section, key)
+                )
+                continue
+            group = self._group(section, key, where)
+            if group is not None:
+                yield str(key), group, where
+
     def _group(self, parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any] | None:
         value = parent[key]
         if value is None:
@@ -783,18 +798,7 @@ class _Checker:
         levels = [level.id for level in g.levels]
         by_id = {c.id: c for c in g.criteria}
         seen: set[str] = set()
-        for level_key in section:
-            where_level = f"criteria.{level_key}"
-            if level_key not in levels:
-                self.problem(
-                    where_level,
-                    f"unknown level '{level_key}'; allowed: {', '.join(levels)}",
-                    _line(section, level_key),
-                )
-                continue
-            group = self._group(section, level_key, where_level)
-            if group is None:
-                continue
+        for level_key, group, where_level in self._groups(section, levels, "criteria", "level"):
             for cid in group:
                 where = f"{where_level}.{cid}"
                 line = _line(group, cid)
@@ -907,18 +911,7 @@ class _Checker:
         stages = [s.id for s in sc.stages]
         by_id = {s.id: s for s in sc.scenarios}
         by_no = {f"S{s.no}": s for s in sc.scenarios}
-        for stage_key in section:
-            where_stage = f"scenarios_built.{stage_key}"
-            if stage_key not in stages:
-                self.problem(
-                    where_stage,
-                    f"unknown stage '{stage_key}'; allowed: {', '.join(stages)}",
-                    _line(section, stage_key),
-                )
-                continue
-            group = self._group(section, stage_key, where_stage)
-            if group is None:
-                continue
+        for stage_key, group, where_stage in self._groups(section, stages, "scenarios_built", "stage"):
             for sid in group:
                 where = f"{where_stage}.{sid}"
                 line = _line(group, sid)
@@ -1000,18 +993,7 @@ class _Checker:
         factor_of = {d.id: d.factor for d in cm.domains}
         subdomains = {s.id: s for s in cm.subdomains}
         seen_sub: set[str] = set()
-        for factor_key in section:
-            where_factor = f"cmmm_requirements.{factor_key}"
-            if factor_key not in factors:
-                self.problem(
-                    where_factor,
-                    f"unknown factor '{factor_key}'; allowed: {', '.join(factors)}",
-                    _line(section, factor_key),
-                )
-                continue
-            group = self._group(section, factor_key, where_factor)
-            if group is None:
-                continue
+        for factor_key, group, where_factor in self._groups(section, factors, "cmmm_requirements", "factor"):
             for sub_key in group:
                 where_sub = f"{where_factor}.{sub_key}"
                 sub = subdomains.get(str(sub_key))
