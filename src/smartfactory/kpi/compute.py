@@ -10,14 +10,13 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from smartfactory.kpi.definitions import Catalogue, Kpi, catalogue, evaluate, to_ibis
 from smartfactory.kpi.elements import (
     COUNT_COLUMNS,
     ELEMENT_COLUMNS,
-    FLOAT_COLUMNS,
     TIME_COLUMNS,
-    PlantTables,
     Sources,
     element_table,
     plant_tables,
@@ -305,8 +304,6 @@ def with_kpis(table: ir.Table, cat: Catalogue, kpis: list[Kpi]) -> ir.Table:
 
 def _finish(table: pa.Table, plant: Plant, level: Level) -> pa.Table:
     """Period bounds as plant-local aware times; NaN (0/0 on some engines) as null."""
-    import pyarrow.compute as pc
-
     tz = plant.plant.timezone
     for name in ("period_start", "period_end"):
         i = table.schema.get_field_index(name)
@@ -317,14 +314,3 @@ def _finish(table: pa.Table, plant: Plant, level: Level) -> pa.Table:
             col = table.column(i)
             table = table.set_column(i, f.name, pc.if_else(pc.is_nan(col), None, col))
     return table
-
-
-__all__ = [
-    "COUNT_COLUMNS",
-    "FLOAT_COLUMNS",
-    "KpiResult",
-    "PlantTables",
-    "compute",
-    "compute_on",
-    "compute_result",
-]
