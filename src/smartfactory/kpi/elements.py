@@ -142,11 +142,9 @@ def _clip(intervals: ir.Table, start: str, end: str, segments: ir.Table, keep: l
         )
         return pick(joined, part)
 
-    short = s.filter(s._b0 == s._b1)
-    # an interval over several hours meets the segments of each of its hours
-    long = s.filter(s._b0 != s._b1)
-    long = long.mutate(_b=ibis.range(long._b0, long._b1 + 1).unnest())
-    return meet(short, short._b0).union(meet(long, long._b))
+    # each interval meets the segments of each hour it touches (most touch one)
+    hours = s.mutate(_b=ibis.range(s._b0, s._b1 + 1).unnest())
+    return meet(hours, hours._b)
 
 
 def _locate(points: ir.Table, ts: str, segments: ir.Table, keep: list[str]) -> ir.Table:
