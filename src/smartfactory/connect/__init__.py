@@ -1,0 +1,30 @@
+"""Sources into the store: connectors (files now; MQTT, OPC UA later), validation, quarantine.
+
+Every connector is a folder that declares its config schema (a Pydantic model, ``config_schema``)
+and follows the same lifecycle: ``setup`` (check config and source, before writing anything),
+``run`` (move data into the store, quarantining what does not fit), ``close``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+
+
+class Connector(Protocol):
+    """The lifecycle every connector follows."""
+
+    config_schema: ClassVar[type[BaseModel]]
+
+    def setup(self) -> None:
+        """Validate the config and open the source; raise UserError before anything is written."""
+        ...
+
+    def run(self) -> Any:
+        """Move data into the store; return what was done."""
+        ...
+
+    def close(self) -> None:
+        """Release the source."""
+        ...
