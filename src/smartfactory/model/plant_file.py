@@ -57,7 +57,7 @@ def parse_plant(text: str, source: str = "<plant>") -> Plant:
             f"plant file {source} is not valid TOML",
             [Problem(source, "", f"TOML syntax: {exc}", line)],
         ) from None
-    locator = _Locator(text)
+    locator = TomlLocator(text)
     problems: list[Problem] = []
     plant: Plant | None = None
     try:
@@ -65,9 +65,9 @@ def parse_plant(text: str, source: str = "<plant>") -> Plant:
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])
-            problems.append(Problem(source, _dotted(loc), _explain(err, loc), locator.line_of(loc)))
+            problems.append(Problem(source, dotted(loc), _explain(err, loc), locator.line_of(loc)))
     for loc, message in _cross_reference_problems(raw):
-        problems.append(Problem(source, _dotted(loc), message, locator.line_of(loc)))
+        problems.append(Problem(source, dotted(loc), message, locator.line_of(loc)))
     if problems or plant is None:
         raise PlantFileError(f"plant file {source} is invalid", _dedupe(problems))
     return plant
@@ -84,7 +84,8 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-def _dotted(loc: Sequence[int | str]) -> str:
+def dotted(loc: Sequence[int | str]) -> str:
+    """A Pydantic error location as a dotted field path, list items as [i]."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -151,7 +152,7 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
-class _Locator:
+class TomlLocator:
     """Finds the line of a TOML location: tomllib gives none for valid TOML."""
 
     _header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -284,7 +285,7 @@ def _hierarchy_problems(raw: dict[str, Any]) -> Iterable[tuple[tuple[int | str, 
                     (key, i, "id"),
                     (
                         f"duplicate id {node_id!r}: ids must be unique across the whole hierarchy "
-                        f"(first used at {_dotted(where[node_id])})"
+                        f"(first used at {dotted(where[node_id])})"
                     ),
                 )
                 continue

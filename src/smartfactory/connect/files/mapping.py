@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from smartfactory.model.errors import Problem, UserError
 from smartfactory.model.events import State
-from smartfactory.model.plant_file import _dotted, _Locator
+from smartfactory.model.plant_file import TomlLocator, dotted
 
 _OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{2}):?(\d{2})$")
 
@@ -207,11 +207,11 @@ def parse_mapping(text: str, source: str = "<mapping>") -> LoadedMapping:
     try:
         mapping = Mapping.model_validate(raw)
     except ValidationError as exc:
-        locator = _Locator(text)
+        locator = TomlLocator(text)
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            problems.append(Problem(source, _dotted(loc), _explain(err, loc), locator.line_of(loc)))
+            problems.append(Problem(source, dotted(loc), _explain(err, loc), locator.line_of(loc)))
         raise UserError(f"mapping file {source} is invalid", problems) from None
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     return LoadedMapping(mapping=mapping, source=source, digest=digest)
