@@ -21,6 +21,7 @@ from smartfactory.kpi import Kpi, KpiResult, Per, catalogue, compute_result, why
 from smartfactory.kpi.compute import stored_plant
 from smartfactory.kpi.labels import labels
 from smartfactory.kpi.losses import LossReport, losses
+from smartfactory.kpi.periods import parse_moment
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Level, Plant
 from smartfactory.model.plant_file import load_plant
@@ -155,8 +156,8 @@ def _plant(telemetry: TelemetryStore, plant_file: Path | None) -> Plant:
 def _window(telemetry: TelemetryStore, plant: Plant, start: str | None, end: str | None) -> tuple[Any, Any]:
     """The period asked for; missing ends default to whole local days around the stored data."""
     tz = ZoneInfo(plant.plant.timezone)
-    lo: date | datetime | None = _parse(start, "--from") if start else None
-    hi: date | datetime | None = _parse(end, "--to") if end else None
+    lo: date | datetime | None = parse_moment(start, "--from") if start else None
+    hi: date | datetime | None = parse_moment(end, "--to") if end else None
     if lo is None or hi is None:
         first, last = telemetry.time_range()
         if first is None or last is None:
@@ -171,19 +172,6 @@ def _window(telemetry: TelemetryStore, plant: Plant, start: str | None, end: str
 
 def _to_local(utc_naive: datetime, tz: ZoneInfo) -> datetime:
     return utc_naive.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None)
-
-
-def _parse(text: str, option: str) -> date | datetime:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise UserError(
-            f"{option} {text!r} is not a date or time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM"
-        ) from None
 
 
 def _number(value: Any, kpi: Kpi) -> str:

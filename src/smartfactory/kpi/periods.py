@@ -97,8 +97,8 @@ def _local(moment: date | datetime | str, tz: ZoneInfo) -> datetime:
     return moment
 
 
-def parse_moment(text: str) -> date | datetime:
-    """An ISO date (a local midnight) or date-time; a user error otherwise."""
+def parse_moment(text: str, option: str = "") -> date | datetime:
+    """An ISO date (a local midnight) or date-time; a user error naming ``option`` otherwise."""
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -106,7 +106,9 @@ def parse_moment(text: str) -> date | datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise UserError(f"{text!r} is not a date or time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+        where = f"{option} " if option else ""
+        allowed = "use YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+        raise UserError(f"{where}{text!r} is not a date or time; {allowed}") from None
 
 
 @dataclass(frozen=True)
