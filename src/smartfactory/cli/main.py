@@ -10,6 +10,7 @@ import typer
 from smartfactory.cli import assess as assess_commands
 from smartfactory.cli import ingest as ingest_commands
 from smartfactory.cli import kpi as kpi_commands
+from smartfactory.cli import live as live_commands
 from smartfactory.cli import plant as plant_commands
 from smartfactory.cli import simulate as simulate_commands
 from smartfactory.model.errors import UserError
@@ -29,6 +30,7 @@ app.command("demo")(simulate_commands.demo_command)
 app.command("summary")(simulate_commands.summary_command)
 app.command("export")(simulate_commands.export_command)
 app.command("import")(ingest_commands.import_command)
+app.command("ingest")(live_commands.ingest_command)
 app.add_typer(ingest_commands.quarantine_app, name="quarantine")
 
 EXIT_USER_ERROR = 1

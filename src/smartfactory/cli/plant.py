@@ -10,7 +10,7 @@ import typer
 
 from smartfactory.cli.render import console, hierarchy_tree
 from smartfactory.model.hierarchy import TreeNode, build_tree
-from smartfactory.model.plant_file import load_plant
+from smartfactory.connect.sources import load_plant_with_sources
 
 app = typer.Typer(help="Plant files: validate them and show their ISA-95 hierarchy.", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ def check_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the hierarchy as JSON")] = False,
 ) -> None:
     """Validate a plant file and print its hierarchy as a tree; every problem is listed at once."""
-    plant = load_plant(file)
+    plant = load_plant_with_sources(file)
     root = build_tree(plant)
     if as_json:
         print(json.dumps(_as_dict(root), ensure_ascii=False, indent=2))
@@ -33,7 +33,7 @@ def check_command(
         f"{len(plant.lines)} line(s), {len(plant.work_cells)} work cell(s), "
         f"{len(plant.equipment)} equipment ({sum(e.key for e in plant.equipment)} key, "
         f"{sum(e.networked for e in plant.equipment)} networked), {len(plant.products)} product(s), "
-        f"{len(plant.orders)} order(s)"
+        f"{len(plant.orders)} order(s), {len(plant.sources)} source(s)"
     )
     out.print(f"[green]ok[/green] {file}: {counts}")
 

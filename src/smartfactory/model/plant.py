@@ -380,6 +380,23 @@ class Demand(Strict):
         return self
 
 
+class SourceDecl(BaseModel):
+    """A data source the ingester connects to: ``id``, ``kind`` and the kind's own settings.
+
+    The kind's settings are checked by its connector's config schema (``smartfactory.connect``),
+    which the model layer cannot import; here only the common fields are.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: Identifier
+    kind: Identifier
+
+    def settings(self) -> dict[str, object]:
+        """The kind's own fields (everything but id and kind)."""
+        return dict(self.model_extra or {})
+
+
 class PlantInfo(Strict):
     """What the plant is: id, names, industry type and time zone."""
 
@@ -406,6 +423,7 @@ class Plant(Strict):
     routings: list[Routing] = Field(alias="routing", min_length=1)
     orders: list[Order] = Field(default_factory=list, alias="order")
     demand: Demand | None = None
+    sources: list[SourceDecl] = Field(default_factory=list, alias="source")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

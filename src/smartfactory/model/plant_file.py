@@ -7,7 +7,7 @@ import tomllib
 import types
 import typing
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,15 @@ _HIERARCHY_KEYS: tuple[tuple[str, Level], ...] = (
 )
 
 
-def load_plant(path: str | Path) -> Plant:
-    """Read and validate a plant file; raise PlantFileError listing every problem."""
+RawCheck = Callable[[dict[str, Any]], Iterable[tuple[tuple[int | str, ...], str]]]
+
+
+def load_plant(path: str | Path, checks: Sequence[RawCheck] = ()) -> Plant:
+    """Read and validate a plant file; raise PlantFileError listing every problem.
+
+    ``checks`` are more checks over the raw document from higher layers (the connectors check
+    their ``[[source]]`` settings), reported with the same ``file:line [field]`` locations.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -43,10 +50,10 @@ def load_plant(path: str | Path) -> Plant:
         raise PlantFileError(f"cannot read plant file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise PlantFileError(f"plant file {path} is not UTF-8 text") from None
-    return parse_plant(text, str(path))
+    return parse_plant(text, str(path), checks)
 
 
-def parse_plant(text: str, source: str = "<plant>") -> Plant:
+def parse_plant(text: str, source: str = "<plant>", checks: Sequence[RawCheck] = ()) -> Plant:
     """Validate plant-file text; ``source`` names the file in error messages."""
     try:
         raw = tomllib.loads(text)
@@ -66,8 +73,9 @@ def parse_plant(text: str, source: str = "<plant>") -> Plant:
         for err in exc.errors():
             loc = tuple(err["loc"])
             problems.append(Problem(source, dotted(loc), _explain(err, loc), locator.line_of(loc)))
-    for loc, message in _cross_reference_problems(raw):
-        problems.append(Problem(source, dotted(loc), message, locator.line_of(loc)))
+    for check in (_cross_reference_problems, *checks):
+        for loc, message in check(raw):
+            problems.append(Problem(source, dotted(loc), message, locator.line_of(loc)))
     if problems or plant is None:
         raise PlantFileError(f"plant file {source} is invalid", _dedupe(problems))
     return plant
@@ -257,12 +265,23 @@ def _cross_reference_problems(raw: dict[str, Any]) -> Iterable[tuple[tuple[int |
     yield from _calendar_problems(raw)
     yield from _production_problems(raw)
     yield from _equipment_problems(raw)
+    yield from _source_problems(raw)
     tz = raw.get("plant", {}).get("timezone") if isinstance(raw.get("plant"), dict) else None
     if isinstance(tz, str):
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             yield ("plant", "timezone"), f"unknown time zone {tz!r}; use an IANA name such as 'Asia/Shanghai'"
+
+
+def _source_problems(raw: dict[str, Any]) -> Iterable[tuple[tuple[int | str, ...], str]]:
+    seen: set[str] = set()
+    for i, entry in _entries(raw, "source"):
+        source_id = entry.get("id")
+        if isinstance(source_id, str):
+            if source_id in seen:
+                yield ("source", i, "id"), f"duplicate source id {source_id!r}"
+            seen.add(source_id)
 
 
 def _hierarchy_problems(raw: dict[str, Any]) -> Iterable[tuple[tuple[int | str, ...], str]]:
