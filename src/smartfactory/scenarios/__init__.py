@@ -1,0 +1,33 @@
+"""AI and optimisation scenarios, each tied to official typical smart-manufacturing scenarios.
+
+Scenario classes are imported only when used (``scenario_class``), so listing them does not
+load LightGBM, River or OR-Tools.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import cast
+
+from smartfactory.model.errors import UserError
+from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard, Text
+
+# name -> "module:Class"
+SCENARIOS: dict[str, str] = {
+    "quality": "smartfactory.scenarios.quality:QualityScenario",
+    "maintenance": "smartfactory.scenarios.maintenance:MaintenanceScenario",
+    "anomaly": "smartfactory.scenarios.anomaly:AnomalyScenario",
+    "scheduling": "smartfactory.scenarios.scheduling:SchedulingScenario",
+}
+
+
+def scenario_class(name: str) -> type[Scenario]:
+    """The class of a scenario by name; an unknown name is a UserError listing the known ones."""
+    target = SCENARIOS.get(name)
+    if target is None:
+        raise UserError(f"unknown scenario {name!r}; scenarios: {', '.join(SCENARIOS)}")
+    module_name, _, attr = target.partition(":")
+    return cast("type[Scenario]", getattr(importlib.import_module(module_name), attr))
+
+
+__all__ = ["SCENARIOS", "BenchmarkRow", "PlantRun", "Scenario", "ScenarioCard", "Text", "scenario_class"]
