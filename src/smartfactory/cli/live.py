@@ -76,16 +76,17 @@ async def _run(
     writer = IngestWriter(store, share_store=share_store)
     sources = build_sources(plant, writer, only)
     out = console()
-    live_view = out.is_terminal and not quiet
+    if not (out.is_terminal and not quiet):
+        # logs and pipes get one status line per interval on stderr; stdout stays for --json
+
+        def log_line(status: IngestStatus) -> None:
+            print(status.line(), file=sys.stderr, flush=True)
+
+        return await ingest(sources, writer, stop, on_status=log_line, status_every_s=status_every)
     with Live(Text("connecting…"), console=out, transient=False, auto_refresh=False) as live:
 
         def show(status: IngestStatus) -> None:
-            if quiet:
-                return
-            if live_view:
-                live.update(Text(status.line()), refresh=True)
-            else:
-                print(status.line(), file=sys.stderr, flush=True)
+            live.update(Text(status.line()), refresh=True)
 
         return await ingest(sources, writer, stop, on_status=show, status_every_s=status_every)
 
@@ -95,3 +96,16 @@ def _save_plant(store: Path, plant: Plant, plant_file: Path) -> None:
     store.mkdir(parents=True, exist_ok=True)
     with Registry.open(store / REGISTRY_FILE) as registry:
         registry.save_plant(plant, str(plant_file), hashlib.sha256(plant_file.read_bytes()).hexdigest())
+
+
+def browse_opcua_command(
+    endpoint: Annotated[str, typer.Argument(help="OPC UA endpoint, e.g. opc.tcp://192.168.0.10:4840")],
+    plant_file: Annotated[Path, typer.Option("--plant", help="plant file to match against")],
+    source_id: Annotated[str, typer.Option("--source-id", help="id of the [[source]] to write")] = "opcua",
+) -> None:
+    """Browse an OPC UA server and print a [[source]] table mapping its variables to the plant."""
+    from smartfactory.connect.opcua.browse import browse_mapping
+    from smartfactory.model.plant_file import load_plant
+
+    plant = load_plant(plant_file)
+    print(asyncio.run(browse_mapping(endpoint, plant, source_id=source_id)))

@@ -31,6 +31,7 @@ app.command("summary")(simulate_commands.summary_command)
 app.command("export")(simulate_commands.export_command)
 app.command("import")(ingest_commands.import_command)
 app.command("ingest")(live_commands.ingest_command)
+app.command("browse-opcua")(live_commands.browse_opcua_command)
 app.add_typer(ingest_commands.quarantine_app, name="quarantine")
 
 EXIT_USER_ERROR = 1

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from smartfactory.cli.render import console, hierarchy_tree
-from smartfactory.model.hierarchy import TreeNode, build_tree
 from smartfactory.connect.sources import load_plant_with_sources
+from smartfactory.model.hierarchy import TreeNode, build_tree
 
 app = typer.Typer(help="Plant files: validate them and show their ISA-95 hierarchy.", no_args_is_help=True)
 

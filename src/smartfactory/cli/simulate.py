@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from smartfactory.model.events import EventType
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
 from smartfactory.simulate import Fault, ParquetSink, SimulationResult, check_faults, simulate
+from smartfactory.simulate.pace import parse_speed
 from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore, summarise
 
 DEFAULT_STORE = Path(".smartfactory")
@@ -48,14 +49,49 @@ def simulate_command(
         typer.Option(help="inject a failure: EQUIPMENT@YYYY-MM-DDTHH:MM@REASON[@REPAIR_MINUTES]"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the run as JSON")] = False,
+    publish: Annotated[
+        str | None,
+        typer.Option("--publish", help="publish the twin live to an MQTT broker, e.g. mqtt://127.0.0.1:1883"),
+    ] = None,
+    sparkplug: Annotated[bool, typer.Option("--sparkplug", help="with --publish: Sparkplug B")] = False,
+    batch_points: Annotated[
+        int, typer.Option("--batch-points", help="with --publish (JSON): points per message", min=1)
+    ] = 1,
+    serve_opcua: Annotated[
+        str | None,
+        typer.Option("--serve-opcua", help="serve the twin live over OPC UA, e.g. opc.tcp://127.0.0.1:4840"),
+    ] = None,
+    speed: Annotated[
+        str, typer.Option("--speed", help="with --publish/--serve-opcua: × real time, or 'max'")
+    ] = "1",
 ) -> None:
-    """Run the digital twin of a plant and store (or export) every event it emits."""
+    """Run the digital twin of a plant: store or export its events, or make it a live source."""
+    live = [name for name, value in (("--publish", publish), ("--serve-opcua", serve_opcua)) if value]
+    if len(live) > 1:
+        raise UserError("give --publish or --serve-opcua, not both")
+    if live and (store is not None or out is not None):
+        raise UserError(f"{live[0]} makes the twin a live source; it writes no store (drop --store/--out)")
     if store is not None and out is not None:
         raise UserError("give --store or --out, not both")
     plant = load_plant(plant_file)
-    begin = _parse_start(start) if start else datetime.combine(DEMO_START, time())
+    if start:
+        begin = _parse_start(start)
+    elif live:
+        # a live source sends current times (an ingester refuses points far from now): start so
+        # that the simulated clock never runs ahead of the wall clock and meets it at the end
+        factor = parse_speed(speed)
+        lead = days * (1 - 1 / factor) if factor is not None else days
+        now = datetime.now(ZoneInfo(plant.plant.timezone)).replace(tzinfo=None, microsecond=0)
+        begin = now - timedelta(days=lead)
+    else:
+        begin = datetime.combine(DEMO_START, time())
     faults = [_parse_fault(f, begin) for f in fault or []]
     check_faults(plant, faults)  # before anything is written
+    if live:
+        _run_live(
+            plant, begin, days, seed, faults, publish, serve_opcua, sparkplug, batch_points, speed, as_json
+        )
+        return
     if out is not None:
         sink = ParquetSink(out)
         try:
@@ -69,6 +105,64 @@ def simulate_command(
     _report(result, as_json, where={"store": str(folder)})
     if not as_json:
         show_summary(plant, folder)
+
+
+def _run_live(
+    plant: Plant,
+    begin: datetime,
+    days: float,
+    seed: int,
+    faults: list[Fault],
+    publish: str | None,
+    serve_opcua: str | None,
+    sparkplug: bool,
+    batch_points: int,
+    speed_text: str,
+    as_json: bool,
+) -> None:
+    """The twin as a live MQTT publisher or OPC UA server until its days are over or Ctrl-C."""
+    import asyncio
+    import signal
+    import threading
+
+    from smartfactory.connect import twin
+
+    speed = parse_speed(speed_text)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    shown = "as fast as possible" if speed is None else f"{speed:g}× real time"
+    target = publish or serve_opcua
+    if not as_json:
+        console().print(
+            f"twin of {plant.plant.id} → {target}, {shown}, from {begin} for {days:g} day(s); Ctrl-C stops"
+        )
+    if publish:
+        run = twin.publish_mqtt(
+            plant,
+            publish,
+            start=begin,
+            days=days,
+            seed=seed,
+            speed=speed,
+            sparkplug=sparkplug,
+            batch_points=batch_points,
+            faults=faults,
+            stop=stop,
+        )
+    else:
+        assert serve_opcua is not None
+        run = asyncio.run(
+            twin.serve_opcua(
+                plant, serve_opcua, start=begin, days=days, seed=seed, speed=speed, faults=faults, stop=stop
+            )
+        )
+    report = {"target": target, "finished": run.finished, "events": run.events, "messages": run.messages}
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        events = ", ".join(f"{n:,} {t}" for t, n in run.events.items() if n)
+        console().print(f"{'done' if run.finished else 'stopped'}: {events or 'no events'}")
 
 
 def demo_command(

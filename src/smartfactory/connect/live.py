@@ -175,11 +175,15 @@ CHANGES_SCHEMA = pa.schema(
 )
 
 
-def _rows(event_type: EventType, rows: Sequence[tuple[object, ...]], time_columns: tuple[int, ...]) -> pa.Table:
+def _rows(
+    event_type: EventType, rows: Sequence[tuple[object, ...]], time_columns: tuple[int, ...]
+) -> pa.Table:
     return _rows_with(SCHEMAS[event_type], rows, time_columns)
 
 
-def _rows_with(schema: pa.Schema, rows: Sequence[tuple[object, ...]], time_columns: tuple[int, ...]) -> pa.Table:
+def _rows_with(
+    schema: pa.Schema, rows: Sequence[tuple[object, ...]], time_columns: tuple[int, ...]
+) -> pa.Table:
     columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     arrays = []
     for i, f in enumerate(schema):

@@ -8,15 +8,16 @@ sources never loads the OPC UA stack.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from smartfactory.model.errors import UserError
+from smartfactory.model.errors import PlantFileError, Problem, UserError
 from smartfactory.model.plant import Plant, SourceDecl
-from smartfactory.model.plant_file import load_plant
+from smartfactory.model.plant_file import TomlLocator, dotted, load_plant
 
 if TYPE_CHECKING:
     from smartfactory.connect.live import LiveSource
@@ -83,8 +84,34 @@ def _message(err: Any, schema: type[BaseModel]) -> str:
 
 
 def load_plant_with_sources(path: str | Path) -> Plant:
-    """Load a plant file with its ``[[source]]`` settings checked too, every problem at once."""
-    return load_plant(path, checks=(source_settings_problems,))
+    """Load a plant file with its ``[[source]]`` settings checked too, every problem at once.
+
+    Two passes: the settings against each kind's schema (with the rest of the file), then, once
+    the plant is valid, against the plant itself (equipment and signals a source names) for the
+    kinds whose package offers ``plant_problems(config, plant, source)``.
+    """
+    plant = load_plant(path, checks=(source_settings_problems,))
+    text = Path(path).read_text(encoding="utf-8")
+    locator = TomlLocator(text)
+    problems: list[Problem] = []
+    for i, decl in enumerate(plant.sources):
+        check = getattr(importlib.import_module(KINDS[decl.kind].partition(":")[0]), "plant_problems", None)
+        if check is None:
+            continue
+        for problem in check(source_config(decl), plant, str(path)):
+            loc: tuple[int | str, ...] = ("source", i, *_loc(problem.location))
+            problems.append(Problem(str(path), dotted(loc), problem.message, locator.line_of(loc)))
+    if problems:
+        raise PlantFileError(f"plant file {path} is invalid", problems)
+    return plant
+
+
+def _loc(location: str) -> list[int | str]:
+    """``registers[0].equipment`` → ``["registers", 0, "equipment"]``."""
+    out: list[int | str] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", location):
+        out.append(int(index) if index else name)
+    return out
 
 
 def source_config(decl: SourceDecl) -> BaseModel:

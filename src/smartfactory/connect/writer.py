@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from smartfactory.connect.live import EventBatch
 from smartfactory.connect.open_states import OpenStates
-from smartfactory.connect.spool import Segment, Spool
+from smartfactory.connect.spool import Spool
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.model.events import EventType
 from smartfactory.store.quarantine import Quarantine, Rejected
@@ -205,7 +205,8 @@ class IngestWriter:
         tables = _batch_tables(batch)
         if self.stats.spool_pending and (final or time.monotonic() >= self._next_retry):
             try:
-                outcome.replayed = self._replay()
+                self._replay(outcome)
+                self.stats.store_available = True
             except StoreUnavailable as exc:
                 self._unavailable(exc)
         if not tables:
@@ -217,7 +218,9 @@ class IngestWriter:
             outcome.spooled = True
             return outcome
         try:
-            outcome.stored, outcome.quarantined = self._commit(tables)
+            stored, quarantined = self._commit(tables)
+            outcome.stored += stored
+            outcome.quarantined += quarantined
             self.stats.store_available = True
         except StoreUnavailable as exc:
             self._unavailable(exc)
@@ -266,19 +269,16 @@ class IngestWriter:
         self.open_states.commit(changed)
         return stored, quarantined
 
-    def _replay(self) -> int:
-        replayed = 0
+    def _replay(self, outcome: _Outcome) -> None:
+        """Commit every spooled segment, oldest first, counting into ``outcome`` as it goes."""
         for segment in self.spool.segments():
-            self._replay_one(segment)
-            replayed += 1
-        return replayed
-
-    def _replay_one(self, segment: Segment) -> None:
-        tables = segment.tables()
-        self._commit(tables)
-        self.spool.remove(segment)
-        self.stats.spool_pending = self.spool.pending()
-        log.info("replayed spool segment %s", segment.path.name)
+            rows, rejected = self._commit(segment.tables())
+            # removed only once committed: a crash here replays it again, which stores nothing twice
+            self.spool.remove(segment)
+            self.stats.spool_pending = self.spool.pending()
+            outcome.replayed += 1
+            outcome.stored += rows
+            outcome.quarantined += rejected
 
     def _to_spool(self, tables: dict[str, pa.Table]) -> None:
         self.spool.append(tables)
