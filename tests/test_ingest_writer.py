@@ -166,6 +166,7 @@ def test_a_locked_store_spools_and_replays_in_order(tmp_path: Path) -> None:
             deadline = time.monotonic() + 10
             while writer.stats.spool_pending and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
+            await writer.flush()  # waits for the commit that replayed the spool to be counted
             return writer.stats.as_dict()
 
     try:
