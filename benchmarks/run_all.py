@@ -21,7 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_assess
+import bench_ingest
 import bench_kpi
+import bench_opcua
+import bench_scenario_anomaly
+import bench_scenario_maintenance
+import bench_scenario_quality
+import bench_scenario_scheduling
 import bench_simulation
 import bench_store
 from common import environment
@@ -31,6 +37,12 @@ BENCHMARKS: dict[str, Callable[[bool], str]] = {
     "store": bench_store.run,
     "kpi": bench_kpi.run,
     "assess": bench_assess.run,
+    "ingest": bench_ingest.run,
+    "opcua": bench_opcua.run,
+    "quality": bench_scenario_quality.run,
+    "maintenance": bench_scenario_maintenance.run,
+    "anomaly": bench_scenario_anomaly.run,
+    "scheduling": bench_scenario_scheduling.run,
 }
 
 

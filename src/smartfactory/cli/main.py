@@ -12,6 +12,7 @@ from smartfactory.cli import ingest as ingest_commands
 from smartfactory.cli import kpi as kpi_commands
 from smartfactory.cli import live as live_commands
 from smartfactory.cli import plant as plant_commands
+from smartfactory.cli import scenario as scenario_commands
 from smartfactory.cli import simulate as simulate_commands
 from smartfactory.model.errors import UserError
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(plant_commands.app, name="plant")
 app.add_typer(kpi_commands.app, name="kpi")
 app.add_typer(assess_commands.app, name="assess")
+app.add_typer(scenario_commands.app, name="scenario")
 app.command("simulate")(simulate_commands.simulate_command)
 app.command("demo")(simulate_commands.demo_command)
 app.command("summary")(simulate_commands.summary_command)

@@ -1,0 +1,204 @@
+"""``smartfactory scenario``: the AI and optimisation scenario library, runs on the plant, benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from smartfactory.assess.framework import shipped
+from smartfactory.cli.render import console
+from smartfactory.model.errors import UserError
+from smartfactory.scenarios import SCENARIOS, BenchmarkRow, scenario_class
+from smartfactory.store import (
+    REGISTRY_FILE,
+    Registry,
+    ScenarioRunRecord,
+    finish_scenario_run,
+    list_scenario_runs,
+    record_scenario_run,
+)
+
+DEFAULT_STORE = Path(".smartfactory")
+DATA_ENV = "SMARTFACTORY_DATA"
+# the official typical-scenario catalogue the scenario cards name ids from
+CATALOGUE = "scenarios/2024/national"
+
+app = typer.Typer(
+    help="AI and optimisation scenarios (典型场景): list, run on the plant's data, reproduce benchmarks.",
+    no_args_is_help=True,
+)
+
+
+def data_dir(given: Path | None) -> Path:
+    """Where the public data sets are: --data, $SMARTFACTORY_DATA, or ../shared/data beside the checkout."""
+    candidates = [given] if given is not None else []
+    if os.environ.get(DATA_ENV):
+        candidates.append(Path(os.environ[DATA_ENV]))
+    candidates.append(Path.cwd().parent / "shared" / "data")
+    for candidate in candidates:
+        if candidate is not None and candidate.is_dir():
+            return candidate
+    raise UserError(
+        f"no public data folder: give --data DIR or set {DATA_ENV} (tried "
+        + ", ".join(str(c) for c in candidates if c is not None)
+        + ")"
+    )
+
+
+def _official_names(lang: str) -> dict[str, str]:
+    catalogue = shipped().scenarios(CATALOGUE)
+    return {s.id: (s.name.zh if lang.startswith("zh") else s.name.en) for s in catalogue.scenarios}
+
+
+@app.command("list")
+def list_command(
+    store: Annotated[Path, typer.Option("--store", help="store folder (for the last runs)")] = DEFAULT_STORE,
+    lang: Annotated[str, typer.Option(help="zh or en")] = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Every scenario, the official typical scenarios it implements, whether it uses AI, its last run."""
+    names = _official_names(lang)
+    last: dict[str, ScenarioRunRecord] = {}
+    registry_path = store / REGISTRY_FILE
+    if registry_path.exists():
+        with Registry.open(registry_path) as registry:
+            for record in list_scenario_runs(registry):
+                last.setdefault(record["scenario"], record)
+    rows = []
+    for name in SCENARIOS:
+        card = scenario_class(name).card
+        latest = last.get(name)
+        rows.append(
+            {
+                "name": name,
+                "title": card.title.get(lang),
+                "official_scenarios": [{"id": o, "name": names.get(o, o)} for o in card.official_scenarios],
+                "uses_ai": card.uses_ai,
+                "kind": card.kind,
+                "public_data": card.public_data,
+                "model_card": card.model_card,
+                "last_run": None
+                if latest is None
+                else {
+                    "status": latest["status"],
+                    "finished_at": str(latest["finished_at"]),
+                    "metrics": latest["metrics"],
+                },
+            }
+        )
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    zh = lang.startswith("zh")
+    table = Table(title="场景库" if zh else "scenario library", title_justify="left")
+    for column in (
+        ("名称", "name"),
+        ("场景", "scenario"),
+        ("官方典型场景", "official typical scenarios"),
+        ("AI", "AI"),
+        ("最近一次运行", "last run"),
+    ):
+        table.add_column(column[0] if zh else column[1])
+    for row in rows:
+        shown_run = row["last_run"]
+        shown = "—" if shown_run is None else f"{shown_run['status']} {shown_run['finished_at'][:19]}"  # type: ignore[index]
+        table.add_row(
+            str(row["name"]),
+            str(row["title"]),
+            "\n".join(f"{o['id']} ({o['name']})" for o in row["official_scenarios"]),  # type: ignore[attr-defined]
+            ("是" if row["uses_ai"] else "否") if zh else ("yes" if row["uses_ai"] else "no"),
+            shown,
+        )
+    console().print(table)
+
+
+@app.command("run")
+def run_command(
+    name: Annotated[str, typer.Argument(help=f"scenario: {', '.join(SCENARIOS)}")],
+    store: Annotated[Path, typer.Option("--store", help="store folder")] = DEFAULT_STORE,
+    as_json: Annotated[bool, typer.Option("--json", help="print the run as JSON")] = False,
+) -> None:
+    """Train or solve on the plant's stored data, keep the results, record the run as evidence."""
+    cls = scenario_class(name)
+    registry_path = store / REGISTRY_FILE
+    if not registry_path.exists():
+        raise UserError(f"no store at {store}: run `smartfactory simulate` or `ingest` first")
+    with Registry.open(registry_path) as registry:
+        plant = registry.get_plant()
+        if plant is None:
+            raise UserError(f"the store {store} has no plant; simulate or ingest with --plant first")
+        card = cls.card
+        run_id = record_scenario_run(
+            registry, plant.plant.id, name, card.official_scenarios[0], uses_ai=card.uses_ai
+        )
+        started = time.perf_counter()
+        try:
+            result = cls().run_on_plant(store)
+        except BaseException as exc:
+            # a failed run is recorded as failed, never as evidence of a scenario in use
+            finish_scenario_run(
+                registry, run_id, status="failed", notes=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+            raise
+        metrics = {**result.metrics, "run_s": time.perf_counter() - started}
+        finish_scenario_run(registry, run_id, metrics=metrics, artefacts=result.artefacts, notes=result.notes)
+    report = {
+        "run_id": run_id,
+        "scenario": name,
+        "official_scenario": result.official_scenario,
+        "uses_ai": card.uses_ai,
+        "metrics": metrics,
+        "artefacts": result.artefacts,
+        "notes": result.notes,
+    }
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        return
+    table = Table(title=f"{name}: {card.title.en} / {card.title.zh}", title_justify="left", show_header=False)
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:,.4g}")
+    console().print(table)
+    console().print(
+        f"recorded run {run_id} as {result.official_scenario} evidence; artefacts: {result.artefacts}"
+    )
+
+
+@app.command("benchmark")
+def benchmark_command(
+    name: Annotated[str, typer.Argument(help=f"scenario: {', '.join(SCENARIOS)}")],
+    data: Annotated[Path | None, typer.Option("--data", help="public data folder")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="a small subset (smoke test)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Reproduce the public benchmark with the published protocol, beside the published figure."""
+    cls = scenario_class(name)
+    rows = cls().benchmark(data_dir(data), quick=quick)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2, default=str))
+        return
+    console().print(_benchmark_table(name, rows))
+
+
+def _benchmark_table(name: str, rows: list[BenchmarkRow]) -> Table:
+    table = Table(title=f"{name}: public benchmark", title_justify="left")
+    for column in ("benchmark", "metric", "value", "published", "target", "ok", "train s", "infer s"):
+        table.add_column(column)
+    for r in rows:
+        ok = "info" if r.passed is None else ("PASS" if r.passed else "FAIL")
+        table.add_row(
+            r.benchmark,
+            r.metric,
+            f"{r.value:.4g}",
+            r.published,
+            r.target,
+            ok,
+            "" if r.train_s is None else f"{r.train_s:.2f}",
+            "" if r.infer_s is None else f"{r.infer_s:.3f}",
+        )
+    return table

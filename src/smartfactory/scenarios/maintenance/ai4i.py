@@ -1,0 +1,73 @@
+"""AI4I 2020 predictive maintenance: machine failure from the process variables only.
+
+The five failure-mode columns (TWF, HDF, PWF, OSF, RNF) say which way the machine failed: they
+are the label in another form, so ``features`` never reads them (a test proves it), and
+``FailureClassifier.fit`` refuses a table that holds them. The features are the process
+variables, the product quality variant and three physical quantities the failure modes of the
+data set's documentation are defined on: mechanical power (torque × angular speed), the
+process–air temperature difference and tool strain (tool wear × torque).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from smartfactory.model.errors import UserError
+from smartfactory.scenarios.tabular import require_columns, require_file
+
+FILE = Path("ai4i2020") / "ai4i2020.csv"
+LABEL = "Machine failure"
+LEAKY = ("TWF", "HDF", "PWF", "OSF", "RNF", LABEL)
+PROCESS = (
+    "Type",
+    "Air temperature [K]",
+    "Process temperature [K]",
+    "Rotational speed [rpm]",
+    "Torque [Nm]",
+    "Tool wear [min]",
+)
+TYPES = {"L": 0.0, "M": 1.0, "H": 2.0}
+
+
+def load(data_dir: Path) -> pd.DataFrame:
+    """The AI4I 2020 table from the shared data folder."""
+    frame = pd.read_csv(require_file(data_dir / FILE, "AI4I 2020 data set"))
+    require_columns(frame, [*PROCESS, LABEL], str(data_dir / FILE))
+    return frame
+
+
+def features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's inputs, from the process columns alone (never the failure-mode columns)."""
+    require_columns(frame, PROCESS, "AI4I features")
+    process = frame.loc[:, list(PROCESS)]
+    kind = process["Type"].map(TYPES)
+    if kind.isna().any():
+        bad = sorted(set(process["Type"][kind.isna()].astype(str)))
+        raise UserError(f"AI4I features: column Type holds {bad}; allowed: L, M, H")
+    air = process["Air temperature [K]"].astype(float)
+    temp = process["Process temperature [K]"].astype(float)
+    rpm = process["Rotational speed [rpm]"].astype(float)
+    torque = process["Torque [Nm]"].astype(float)
+    wear = process["Tool wear [min]"].astype(float)
+    return pd.DataFrame(
+        {
+            "type": kind.astype(float),
+            "air_temp_k": air,
+            "process_temp_k": temp,
+            "speed_rpm": rpm,
+            "torque_nm": torque,
+            "tool_wear_min": wear,
+            "power_w": torque * rpm * 2 * math.pi / 60,
+            "temp_diff_k": temp - air,
+            "strain_min_nm": wear * torque,
+        }
+    )
+
+
+def target(frame: pd.DataFrame) -> np.ndarray:
+    """The machine-failure label as 0/1."""
+    return np.asarray(frame[LABEL].to_numpy(dtype=int))

@@ -1,0 +1,285 @@
+"""The maintenance scenario: no leaked failure modes, thresholds inside training, alarms ahead of failures."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plants import HEADER, REASONS
+from smartfactory.model.errors import UserError
+from smartfactory.model.plant_file import parse_plant
+from smartfactory.scenarios import scenario_class
+from smartfactory.scenarios.maintenance import ALARM_CODE, MaintenanceScenario, RiskSettings, ai4i, cmapss
+from smartfactory.scenarios.maintenance.classifier import FailureClassifier
+from smartfactory.scenarios.maintenance.risk import hourly_features, monitored_equipment
+from smartfactory.simulate import simulate
+from smartfactory.store import TelemetryStore
+
+ROOT = Path(__file__).resolve().parents[1]
+START = datetime(2026, 3, 2)
+# the test machines live about 14 h, so a breakdown counts when it comes within 4 h
+SETTINGS = RiskSettings(horizon_h=4.0)
+
+
+def _machine(name: str) -> str:
+    return f"""
+[[equipment]]
+id = "{name}"
+parent = "C1"
+name = {{ en = "Machine {name}", zh = "设备 {name}" }}
+kind = "cnc_machining_centre"
+cycle_cv = 0.02
+
+[equipment.reliability]
+weibull_shape = 3.0
+weibull_scale_h = 14
+repair_median_min = 60
+repair_sigma = 0.3
+modes = [ {{ reason = "U.FAIL", weight = 1.0 }} ]
+
+[[equipment.signal]]
+name = "vibration"
+unit = "mm/s"
+normal = [0.0, 9.0]
+sampling_s = 120
+levels = {{ running = 2.0, idle = 0.3 }}
+noise_sd = 0.3
+wear_gain = 3.0
+
+[[equipment.signal]]
+name = "temp"
+unit = "°C"
+normal = [10.0, 90.0]
+sampling_s = 120
+levels = {{ running = 40.0, idle = 25.0 }}
+noise_sd = 1.0
+wear_gain = 15.0
+"""
+
+
+RISK_PLANT = (
+    '\n[[work_cell]]\nid = "C1"\nparent = "L"\nname = { en = "Cell", zh = "工位" }\nbuffer_capacity = 5\n'
+    + "".join(_machine(n) for n in ("M1", "M2", "M3"))
+    + """
+[[calendar]]
+id = "cal"
+name = { en = "Continuous", zh = "连续" }
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+shifts = [
+  { id = "A", name = { en = "A", zh = "甲" }, start = "00:00", end = "12:00" },
+  { id = "B", name = { en = "B", zh = "乙" }, start = "12:00", end = "00:00" },
+]
+"""
+    + REASONS
+    + """
+[[product]]
+id = "P"
+name = { en = "Part", zh = "零件" }
+
+[[routing]]
+product = "P"
+line = "L"
+steps = [ { work_cell = "C1", cycle_s = 60 } ]
+
+[[order]]
+id = "O1"
+product = "P"
+quantity = 1000000
+due = 2026-04-30T00:00:00
+"""
+)
+
+
+def risk_plant():
+    """Three parallel machines with short lives and signals that drift as they wear."""
+    return parse_plant(HEADER.format(plant_id="pdm-plant") + RISK_PLANT, "pdm.toml")
+
+
+def simulate_into(folder: Path, plant, days: float, seed: int = 5):
+    store = TelemetryStore.open(folder)
+    try:
+        return simulate(plant, store, start=START, days=days, seed=seed)
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def plant_run(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("maintenance")
+    plant = risk_plant()
+    result = simulate_into(folder, plant, days=10.0)
+    run = MaintenanceScenario(plant=plant, settings=SETTINGS).run_on_plant(folder)
+    return plant, folder, result, run
+
+
+# --- AI4I: the failure-mode columns never reach the model -----------------------------------
+
+
+def _ai4i_like(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "UDI": np.arange(n),
+            "Product ID": [f"L{i}" for i in range(n)],
+            "Type": rng.choice(["L", "M", "H"], size=n),
+            "Air temperature [K]": rng.normal(300, 2, n),
+            "Process temperature [K]": rng.normal(310, 1.5, n),
+            "Rotational speed [rpm]": rng.normal(1540, 180, n),
+            "Torque [Nm]": rng.normal(40, 10, n),
+            "Tool wear [min]": rng.integers(0, 250, n).astype(float),
+        }
+    )
+    power = frame["Torque [Nm]"] * frame["Rotational speed [rpm]"] * 2 * np.pi / 60
+    frame["Machine failure"] = (
+        (power > 8000) | (frame["Tool wear [min]"] * frame["Torque [Nm]"] > 11000)
+    ).astype(int)
+    for mode in ("TWF", "HDF", "PWF", "OSF", "RNF"):
+        frame[mode] = frame["Machine failure"] * rng.integers(0, 2, n)
+    return frame
+
+
+def test_ai4i_features_never_read_the_failure_mode_columns() -> None:
+    frame = _ai4i_like()
+    X = ai4i.features(frame)
+    assert not set(X.columns) & {c.lower() for c in ai4i.LEAKY} and not set(X.columns) & set(ai4i.LEAKY)
+    # scrambling (or dropping) the failure modes and the label changes nothing in the features
+    scrambled = frame.copy()
+    for column in ai4i.LEAKY:
+        scrambled[column] = np.random.default_rng(1).permutation(scrambled[column].to_numpy())
+    pd.testing.assert_frame_equal(ai4i.features(scrambled), X)
+    pd.testing.assert_frame_equal(ai4i.features(frame.drop(columns=list(ai4i.LEAKY))), X)
+
+
+def test_the_classifier_refuses_failure_mode_columns() -> None:
+    frame = _ai4i_like()
+    X = ai4i.features(frame).assign(HDF=frame["HDF"])
+    with pytest.raises(UserError, match=r"HDF.*encode the label"):
+        FailureClassifier(trees=20).fit(X, frame["Machine failure"])
+
+
+def test_fit_predict_and_a_threshold_learnt_inside_training() -> None:
+    frame = _ai4i_like(600)
+    X, y = ai4i.features(frame), ai4i.target(frame)
+    scenario = MaintenanceScenario().fit(X.iloc[:450], y[:450])
+    assert 0.0 < scenario.evidence()["threshold"] < 1.0
+    predicted = scenario.predict(X.iloc[450:])
+    assert set(np.unique(predicted)) <= {0, 1}
+    assert (predicted == y[450:]).mean() > 0.85
+    assert scenario_class("maintenance") is MaintenanceScenario
+
+
+def test_bad_input_is_a_user_error() -> None:
+    frame = _ai4i_like(100)
+    X = ai4i.features(frame)
+    with pytest.raises(UserError, match="too few samples"):
+        FailureClassifier(trees=10).fit(X, np.r_[np.ones(3), np.zeros(97)])
+    with pytest.raises(UserError, match="not numeric"):
+        FailureClassifier(trees=10).fit(X.assign(kind="x"), frame["Machine failure"])
+    with pytest.raises(UserError, match="Type holds"):
+        ai4i.features(frame.assign(Type="Z"))
+    with pytest.raises(UserError, match="missing column"):
+        ai4i.features(frame.drop(columns=["Torque [Nm]"]))
+    with pytest.raises(UserError, match="not fitted"):
+        MaintenanceScenario().predict(X)
+
+
+def test_rolling_slope_is_exact_on_a_line() -> None:
+    series = pd.Series(3.0 + 0.5 * np.arange(50))
+    slope = cmapss._slope(series).to_numpy()
+    assert slope[:2].tolist() == [0.0, 0.0]
+    assert np.allclose(slope[2:], 0.5)
+
+
+def test_phm08_score_by_hand() -> None:
+    # late by 10: e^1 - 1; early by 13: e^1 - 1
+    assert cmapss.phm08_score(np.array([20.0, 7.0]), np.array([10.0, 20.0])) == pytest.approx(2 * (np.e - 1))
+
+
+# --- the plant: alarms ahead of breakdowns --------------------------------------------------
+
+
+def test_features_are_signals_only_never_states_or_reasons(plant_run) -> None:
+    plant, folder, _, _ = plant_run
+    store = TelemetryStore.open(folder, mode="read")
+    try:
+        hourly = hourly_features(store, monitored_equipment(plant))
+    finally:
+        store.close()
+    features = [c for c in hourly.columns if c not in ("equipment", "hour")]
+    assert all(c.split("_")[0] in ("vibration", "temp", "running") for c in features)
+    assert not [c for c in features if "reason" in c or "down" in c or "state" in c]
+
+
+def test_plant_run_raises_alarms_ahead_of_breakdowns(plant_run) -> None:
+    _, folder, result, run = plant_run
+    metrics = run.metrics
+    assert run.official_scenario == "equipment_fault_prediction"
+    assert metrics["breakdowns"] >= 5
+    assert sum(m.failures for m in result.machines.values()) >= metrics["breakdowns"]
+    assert metrics["recall"] >= 0.5
+    assert metrics["precision"] >= 0.5
+    assert metrics["lead_time_h_median"] > 0
+    store = TelemetryStore.open(folder, mode="read")
+    try:
+        alarms = store.query(
+            "SELECT action, count(*) n FROM alarms WHERE code = $c GROUP BY action", {"c": ALARM_CODE}
+        ).to_pandas()
+        risk = store.query("SELECT count(*) n FROM maintenance_risk").to_pandas()
+    finally:
+        store.close()
+    counts = dict(zip(alarms["action"], alarms["n"], strict=True))
+    assert counts["raised"] == counts["cleared"] == metrics["alarms"]
+    assert int(risk["n"][0]) > 0
+
+
+def test_a_rerun_replaces_its_alarms(plant_run) -> None:
+    plant, folder, _, run = plant_run
+    again = MaintenanceScenario(plant=plant, settings=SETTINGS).run_on_plant(folder)
+    store = TelemetryStore.open(folder, mode="read")
+    try:
+        n = store.query("SELECT count(*) n FROM alarms WHERE code = $c", {"c": ALARM_CODE}).to_pandas()
+        risk = store.query("SELECT count(*) n, count(DISTINCT (equipment, hour)) k FROM maintenance_risk")
+    finally:
+        store.close()
+    assert int(n["n"][0]) == 2 * again.metrics["alarms"] == 2 * run.metrics["alarms"]
+    assert risk["n"][0].as_py() == risk["k"][0].as_py()
+
+
+def test_a_horizon_longer_than_the_machines_lives_is_a_user_error(plant_run) -> None:
+    plant, folder, _, _ = plant_run
+    with pytest.raises(UserError, match="shorter horizon_h"):
+        MaintenanceScenario(plant=plant, settings=RiskSettings(horizon_h=48.0)).run_on_plant(folder)
+
+
+def test_too_few_breakdowns_is_a_user_error(tmp_path) -> None:
+    plant = risk_plant()
+    simulate_into(tmp_path, plant, days=0.5)
+    with pytest.raises(UserError, match="too few samples"):
+        MaintenanceScenario(plant=plant, settings=RiskSettings()).run_on_plant(tmp_path)
+
+
+# --- public benchmarks (quick) --------------------------------------------------------------
+
+
+def _data_dir() -> Path | None:
+    path = Path(os.environ.get("SMARTFACTORY_DATA", ROOT.parent / "shared" / "data"))
+    return path if (path / "ai4i2020").exists() and (path / "cmapss_fd001").exists() else None
+
+
+@pytest.mark.skipif(_data_dir() is None, reason="shared data (SMARTFACTORY_DATA or ../shared/data) absent")
+def test_benchmark_quick_reports_every_metric() -> None:
+    rows = MaintenanceScenario().benchmark(_data_dir(), quick=True)  # type: ignore[arg-type]
+    by_metric = {(r.benchmark.split(",")[0], r.metric): r for r in rows}
+    for metric in ("f1", "precision", "recall", "pr_auc"):
+        row = by_metric[("AI4I 2020", metric)]
+        assert 0.0 <= row.value <= 1.0 and row.passed is None
+    # far better than chance (failures are 3.4 % of rows)
+    assert by_metric[("AI4I 2020", "pr_auc")].value > 0.5
+    rmse = by_metric[("C-MAPSS FD001", "RMSE")]
+    assert rmse.value < 30.0  # a constant guess of the mean RUL is about 41
+    assert by_metric[("C-MAPSS FD001", "PHM08 score")].value > 0
