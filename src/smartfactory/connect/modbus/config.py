@@ -11,9 +11,10 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from smartfactory.connect.plant_refs import reference_problems
 from smartfactory.model.errors import Problem
 from smartfactory.model.events import State
-from smartfactory.model.plant import Equipment, Plant
+from smartfactory.model.plant import Plant
 
 Table = Literal["holding", "input", "coil", "discrete"]
 DataTypeName = Literal["int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64", "bool"]
@@ -190,41 +191,10 @@ class ModbusConfig(_Strict):
         return register.state_codes if register.state_codes is not None else self.state_codes
 
 
-def signal_names(equipment: Equipment) -> list[str]:
-    """The signals a register may feed on this equipment (its energy meter's counter included)."""
-    names = [s.name for s in equipment.signals]
-    if equipment.energy is not None:
-        names.append(equipment.energy.signal)
-    return names
-
-
 def plant_problems(config: ModbusConfig, plant: Plant, source: str) -> list[Problem]:
     """Registers whose equipment or signal the plant does not have (empty when all fit)."""
-    problems: list[Problem] = []
-    equipment = plant.equipment_by_id()
-    for i, register in enumerate(config.registers):
-        where = f"registers[{i}]"
-        found = equipment.get(register.equipment)
-        if found is None:
-            known = ", ".join(sorted(equipment)[:10])
-            problems.append(
-                Problem(
-                    source,
-                    f"{where}.equipment",
-                    f"unknown equipment {register.equipment!r}; the plant has {known}",
-                )
-            )
-            continue
-        if register.signal in RESERVED_SIGNALS:
-            continue
-        names = signal_names(found)
-        if register.signal not in names:
-            allowed = ", ".join([*names, *sorted(RESERVED_SIGNALS)])
-            problems.append(
-                Problem(
-                    source,
-                    f"{where}.signal",
-                    f"equipment {register.equipment!r} has no signal {register.signal!r}; allowed: {allowed}",
-                )
-            )
-    return problems
+    references = (
+        (f"registers[{i}]", register.equipment, register.signal)
+        for i, register in enumerate(config.registers)
+    )
+    return reference_problems(references, plant, source, RESERVED_SIGNALS)

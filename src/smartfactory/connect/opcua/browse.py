@@ -18,7 +18,8 @@ from asyncua.client.client import Client
 from asyncua.ua.object_ids import ObjectIds
 from asyncua.ua.uaerrors import UaError
 
-from smartfactory.connect.opcua.config import RESERVED_ORDER, RESERVED_SIGNALS, signal_names
+from smartfactory.connect.opcua.config import RESERVED_ORDER, RESERVED_SIGNALS
+from smartfactory.connect.plant_refs import signal_names
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
 

@@ -16,9 +16,10 @@ from asyncua import ua
 from asyncua.ua.uaerrors import UaStringParsingError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from smartfactory.connect.plant_refs import reference_problems
 from smartfactory.model.errors import Problem
 from smartfactory.model.events import State
-from smartfactory.model.plant import Equipment, Plant
+from smartfactory.model.plant import Plant
 
 STATE_SIGNAL = "state"
 GOOD_COUNT = "good_count"
@@ -193,41 +194,7 @@ class OpcUaConfig(_Strict):
         return min(self.sampling(entry) for entry in self.nodes)
 
 
-def signal_names(equipment: Equipment) -> list[str]:
-    """The signals a node may feed on this equipment (its energy meter's counter included)."""
-    names = [s.name for s in equipment.signals]
-    if equipment.energy is not None:
-        names.append(equipment.energy.signal)
-    return names
-
-
 def plant_problems(config: OpcUaConfig, plant: Plant, source: str) -> list[Problem]:
     """Nodes whose equipment or signal the plant does not have (empty when all fit)."""
-    problems: list[Problem] = []
-    equipment = plant.equipment_by_id()
-    for i, entry in enumerate(config.nodes):
-        where = f"nodes[{i}]"
-        found = equipment.get(entry.equipment)
-        if found is None:
-            known = ", ".join(sorted(equipment)[:10])
-            problems.append(
-                Problem(
-                    source,
-                    f"{where}.equipment",
-                    f"unknown equipment {entry.equipment!r}; the plant has {known}",
-                )
-            )
-            continue
-        if entry.signal in RESERVED_SIGNALS:
-            continue
-        names = signal_names(found)
-        if entry.signal not in names:
-            allowed = ", ".join([*names, *sorted(RESERVED_SIGNALS)])
-            problems.append(
-                Problem(
-                    source,
-                    f"{where}.signal",
-                    f"equipment {entry.equipment!r} has no signal {entry.signal!r}; allowed: {allowed}",
-                )
-            )
-    return problems
+    references = ((f"nodes[{i}]", entry.equipment, entry.signal) for i, entry in enumerate(config.nodes))
+    return reference_problems(references, plant, source, RESERVED_SIGNALS)

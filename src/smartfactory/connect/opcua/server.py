@@ -33,9 +33,9 @@ from smartfactory.connect.opcua.config import (
     REWORK_COUNT,
     SCRAP_COUNT,
     STATE_SIGNAL,
-    signal_names,
 )
 from smartfactory.connect.opcua.security import application_uri
+from smartfactory.connect.plant_refs import signal_names
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import EventType
 from smartfactory.model.plant import Equipment, Level, Plant
