@@ -12,7 +12,6 @@ Run alone: ``.venv/bin/python benchmarks/bench_scenario_quality.py [--quick]``; 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -20,42 +19,12 @@ from datetime import datetime
 from pathlib import Path
 
 from common import ROOT, Row, markdown, verdict
+from scenario_rows import data_dir, rows_of
 from smartfactory.model.plant_file import load_plant
 from smartfactory.scenarios import scenario_class
-from smartfactory.scenarios.base import BenchmarkRow
 from smartfactory.scenarios.quality import what_if
 
 NAME = "quality"
-
-
-def data_dir() -> Path:
-    """The shared data folder."""
-    return Path(os.environ.get("SMARTFACTORY_DATA", ROOT.parent / "shared" / "data"))
-
-
-def _value(metric: str, value: float) -> str:
-    return f"{value:.2f}" if value > 2 else f"{value:.4f}"
-
-
-def _ratio(row: BenchmarkRow) -> str:
-    base = row.detail.get("baseline_same_run")
-    if not isinstance(base, float) or base == 0:
-        return "—"
-    return f"{row.value / base:.3f}× baseline"
-
-
-def rows_of(rows: list[BenchmarkRow]) -> list[Row]:
-    """The scenario's benchmark rows as result-table rows (train / inference seconds in the measure)."""
-    out = []
-    for r in rows:
-        timing = ""
-        if r.train_s is not None:
-            infer = f", infer {r.infer_s:.2f} s" if r.infer_s is not None else ""
-            timing = f" (train {r.train_s:.1f} s{infer})"
-        ok = "info" if r.passed is None else verdict(r.passed)
-        value = _value(r.metric, r.value)
-        out.append(Row(r.benchmark, r.metric + timing, value, r.published, _ratio(r), r.target, ok))
-    return out
 
 
 def plant_rows(quick: bool) -> list[Row]:
