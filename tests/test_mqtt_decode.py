@@ -350,3 +350,45 @@ def test_alarms(decoder: JsonDecoder) -> None:
     for payload, reason in bad:
         batch = decode(decoder, f"{T}/alarm", payload)
         assert reasons(batch) == [reason]
+
+
+# --- the whole-list path for batches of points -------------------------------------------------
+
+
+def _one_by_one(decoder: JsonDecoder, topic: str, items: list[object]) -> EventBatch:
+    """The reference: each item decoded as its own message."""
+    batch = EventBatch()
+    for item in items:
+        decoder.decode(batch, topic, orjson.dumps(item))
+    return batch
+
+
+@pytest.mark.parametrize(
+    ("signal", "items"),
+    [
+        ("temp", [{"ts": NOW_US // 1000 - k, "value": 20.0 + k} for k in range(50)]),
+        ("temp", [{"ts": NOW_US // 1000 - k, "value": k} for k in range(5)]),  # ints are numbers too
+        ("pressure", [{"ts": NOW_US // 1000 - 1, "value": 3.5}, {"ts": NOW_US // 1000 - 2, "value": 11.0}]),
+        ("temp", [{"ts": NOW_US // 1000 - 1, "value": 1.0}, {"ts": NOW_US // 1000 + 7_200_000, "value": 2.0}]),
+        ("temp", [{"ts": NOW_US // 1000 - 1, "value": 1.0}, {"ts": "2026-03-02T07:00:00Z", "value": 2.0}]),
+        ("temp", [{"ts": NOW_US // 1000 - 1, "value": 1.0}, {"ts": NOW_US // 1000 - 2, "value": "x"}]),
+        ("temp", [{"ts": NOW_US // 1000 - 1, "value": 1.0}, {"ts": NOW_US // 1000 - 2, "value": 2.0, "q": 1}]),
+        ("temp", [{"ts": NOW_US // 1000 - 1, "value": 1.0}, {"ts": NOW_US // 1000 - 2}]),
+        ("parts", [{"ts": NOW_US // 1000 - 1, "value": 3}, {"ts": NOW_US // 1000 - 2, "value": 2.5}]),
+        ("door_open", [{"ts": NOW_US // 1000 - 1, "value": True}]),
+    ],
+)
+def test_a_list_of_points_gives_what_its_items_give_one_by_one(
+    decoder: JsonDecoder, signal: str, items: list[object]
+) -> None:
+    topic = f"{T}/{signal}"
+    whole = decode(decoder, topic, items)
+    single = _one_by_one(decoder, topic, items)
+    assert (whole.m_equipment, whole.m_signal, whole.m_ts, whole.m_value) == (
+        single.m_equipment,
+        single.m_signal,
+        single.m_ts,
+        single.m_value,
+    )
+    assert reasons(whole) == reasons(single)
+    assert all(type(v) is float for v in whole.m_value)

@@ -61,6 +61,14 @@ class EventBatch:
         self.m_ts.append(ts_us)
         self.m_value.append(value)
 
+    def measurements(self, equipment: str, signal: str, ts_us: list[int], values: list[float]) -> None:
+        """Many values of one signal (same length lists)."""
+        n = len(ts_us)
+        self.m_equipment.extend([equipment] * n)
+        self.m_signal.extend([signal] * n)
+        self.m_ts.extend(ts_us)
+        self.m_value.extend(values)
+
     def state(
         self,
         equipment: str,

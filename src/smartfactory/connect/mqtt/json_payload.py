@@ -164,6 +164,37 @@ def _measurement(batch: EventBatch, target: Target, item: Any, window: TimeWindo
     batch.measurement(target.equipment, target.signal, ts, number(target, item.get("value")))
 
 
+def _points_at_once(batch: EventBatch, target: Target, items: list[Any], window: TimeWindow) -> bool:
+    """Take a whole list of ``{"ts": epoch ms, "value": number}`` in one go; False to go item by item.
+
+    A batch of points is the common case and item-by-item checks dominate its cost. This path
+    takes a list only when every item would pass those checks (plain float signal, integer epoch
+    ms, finite numbers in range, no other fields); anything else goes the slow way, which rejects
+    exactly the bad items with their reasons.
+    """
+    if not items or target.dtype is not DataType.float:
+        return False
+    try:
+        if any(type(item) is not dict or len(item) != 2 for item in items):
+            return False
+        stamps = [item["ts"] for item in items]
+        values = [item["value"] for item in items]
+    except KeyError:
+        return False
+    if any(type(t) is not int for t in stamps) or any(
+        type(v) is not float and type(v) is not int for v in values
+    ):
+        return False
+    stamps_us = [t * 1000 for t in stamps]
+    if min(stamps_us) < window.low or max(stamps_us) > window.high:
+        return False
+    numbers = [float(v) for v in values]
+    if not all(map(math.isfinite, numbers)) or min(numbers) < target.low or max(numbers) > target.high:
+        return False
+    batch.measurements(target.equipment, target.signal, stamps_us, numbers)
+    return True
+
+
 def _state(batch: EventBatch, target: Target, item: Any, window: TimeWindow) -> None:
     if type(item) is dict and "start" in item:
         item = _fields(item, _INTERVAL_FIELDS, "a state interval")
@@ -265,6 +296,8 @@ class JsonDecoder:
         handler = _HANDLERS[target.kind]
         kind = type(data)
         if kind is list:
+            if target.kind == "measurement" and _points_at_once(batch, target, data, window):
+                return
             if not data:
                 batch.reject(topic, "bad shape: empty list", payload)
             for item in data:
