@@ -35,6 +35,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from plants import HEADER  # noqa: E402
 from smartfactory.connect.opcua.server import TwinServer  # noqa: E402
 from smartfactory.model.plant import Plant  # noqa: E402
 from smartfactory.model.plant_file import parse_plant  # noqa: E402
@@ -42,35 +43,9 @@ from smartfactory.model.plant_file import parse_plant  # noqa: E402
 T = TypeVar("T")
 
 # two machines; M1A has a float signal with a measuring range, an int and a bool signal
-PLANT = """
-schema = "smartfactory.plant/1"
-
-[plant]
-id = "opcua-test"
-name = { en = "OPC UA test plant", zh = "OPC UA 测试工厂" }
-industry = "discrete"
-timezone = "Asia/Shanghai"
-
-[enterprise]
-id = "ent"
-name = { en = "Enterprise", zh = "企业" }
-
-[[site]]
-id = "site"
-parent = "ent"
-name = { en = "Site", zh = "工厂" }
-
-[[area]]
-id = "area"
-parent = "site"
-name = { en = "Area", zh = "车间" }
-
-[[line]]
-id = "L"
-parent = "area"
-name = { en = "Line", zh = "产线" }
-calendar = "cal"
-
+PLANT = (
+    HEADER.format(plant_id="opcua-test")
+    + """
 [[work_cell]]
 id = "C1"
 parent = "L"
@@ -157,6 +132,7 @@ product = "P0"
 quantity = 10
 due = 2026-03-05T00:00:00
 """
+)
 
 
 def opcua_plant() -> Plant:

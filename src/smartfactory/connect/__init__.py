@@ -1,8 +1,10 @@
-"""Sources into the store: connectors (files now; MQTT, OPC UA later), validation, quarantine.
+"""Sources into the store: connectors (files, MQTT, OPC UA, Modbus), validation, quarantine, spool.
 
 Every connector is a folder that declares its config schema (a Pydantic model, ``config_schema``)
 and follows the same lifecycle: ``setup`` (check config and source, before writing anything),
-``run`` (move data into the store, quarantining what does not fit), ``close``.
+``run`` (move data into the store, quarantining what does not fit), ``close``. The file
+connector below is synchronous; live sources follow the async form in ``connect/live.py``
+(``LiveSource``) and write through ``connect/writer.py``.
 """
 
 from __future__ import annotations
