@@ -77,3 +77,17 @@ def fixture_postgres_url() -> Iterator[str]:
             # FORCE: a test that failed may still hold a connection to its database
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def head_revision() -> str:
+    """The newest migration of the registry: what a freshly opened database must be at."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from smartfactory.store.registry import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head

@@ -13,7 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 
-from services import fixture_postgres_url  # noqa: F401  (provides the postgres_url fixture)
+from services import (
+    fixture_postgres_url,  # noqa: F401  (provides the postgres_url fixture)
+    head_revision,
+)
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant, parse_plant
@@ -237,7 +240,7 @@ def test_migrations_create_the_schema_on_a_fresh_sqlite_file(tmp_path: Path) -> 
     finally:
         registry.close()
     assert {"plants", "hierarchy_nodes", "simulation_runs", "alembic_version"} <= tables
-    assert version == [("0003",)]
+    assert version == [(head_revision(),)]
 
 
 def test_migrated_schema_matches_the_models(registry: Registry) -> None:

@@ -15,7 +15,10 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from plants import MachineSpec, PlantSpec
-from services import fixture_postgres_url  # noqa: F401  (provides the postgres_url fixture)
+from services import (
+    fixture_postgres_url,  # noqa: F401  (provides the postgres_url fixture)
+    head_revision,
+)
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import parse_plant
@@ -68,11 +71,11 @@ def alembic_config(connection: Any) -> Config:
 # --- migration ------------------------------------------------------------------------------
 
 
-def test_a_fresh_database_is_at_head_0003_with_the_table(database_url: str) -> None:
+def test_a_fresh_database_is_at_head_with_the_table(database_url: str) -> None:
     with Registry.open(database_url) as registry, registry.engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).all()
         columns = {c["name"] for c in inspect(connection).get_columns("scenario_runs")}
-    assert version == [("0003",)]
+    assert version == [(head_revision(),)]
     assert columns == {
         "id", "plant_id", "scenario", "official_scenario", "uses_ai", "started_at",
         "finished_at", "status", "metrics", "artefacts", "notes",

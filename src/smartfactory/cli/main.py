@@ -13,7 +13,9 @@ from smartfactory.cli import kpi as kpi_commands
 from smartfactory.cli import live as live_commands
 from smartfactory.cli import plant as plant_commands
 from smartfactory.cli import scenario as scenario_commands
+from smartfactory.cli import serve as serve_commands
 from smartfactory.cli import simulate as simulate_commands
+from smartfactory.cli import user as user_commands
 from smartfactory.model.errors import UserError
 
 app = typer.Typer(
@@ -35,6 +37,8 @@ app.command("import")(ingest_commands.import_command)
 app.command("ingest")(live_commands.ingest_command)
 app.command("browse-opcua")(live_commands.browse_opcua_command)
 app.add_typer(ingest_commands.quarantine_app, name="quarantine")
+app.add_typer(user_commands.app, name="user")
+app.command("serve")(serve_commands.serve_command)
 
 EXIT_USER_ERROR = 1
 EXIT_INTERNAL_ERROR = 2

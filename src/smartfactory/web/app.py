@@ -1,0 +1,166 @@
+"""The ASGI app: the API under /api/v1, the pages, the vendored static files, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import smartfactory
+from smartfactory.api.auth.deps import CsrfRejected, NotAllowed, SignInRequired
+from smartfactory.api.auth.ratelimit import LoginLimiter
+from smartfactory.api.auth.roles import role_label
+from smartfactory.api.context import Server, ServerSettings
+from smartfactory.api.i18n import gettext as _
+from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, FieldProblem
+from smartfactory.api.routes import PREFIX, api_router
+from smartfactory.api.validation import field_problems
+from smartfactory.model.errors import StoreLockedError, UserError
+from smartfactory.web.language import LanguageMiddleware
+from smartfactory.web.pages import page_router
+from smartfactory.web.security import SecurityHeaders
+from smartfactory.web.templating import render
+
+STATIC = Path(__file__).with_name("static")
+
+
+def create_app(settings: ServerSettings, server: Server | None = None) -> FastAPI:
+    """The whole app over one store; ``server`` lets tests share an already open one."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            app.state.server.close()
+
+    owned = server is None
+    app = FastAPI(
+        title="smartfactory",
+        version=getattr(smartfactory, "__version__", "0.1.0"),
+        description="ISO 22400 KPIs, telemetry, alarms, scenarios and the four-level assessment of a plant.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.server = server if server is not None else Server(settings)
+    app.state.login_limiter = LoginLimiter(settings.login_failures, settings.login_window_s)
+    app.include_router(api_router())
+    app.include_router(page_router())
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="smartfactory API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    _install_error_handlers(app)
+    app.add_middleware(LanguageMiddleware)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(PREFIX) or request.url.path == "/openapi.json"
+
+
+def _problem(request: Request, problem: ApiProblem, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(
+        problem.document(request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _error_page(request: Request, status: int, title: str, detail: str | None) -> Response:
+    return render(request, "error.html", status_code=status, title=title, detail=detail, status=status)  # type: ignore[no-any-return]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, exc: SignInRequired) -> Response:
+        if exc.page and not _is_api(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return _problem(
+            request,
+            ApiProblem(
+                401, _("Not signed in"), _("Sign in, or send an API token as 'Authorization: Bearer …'.")
+            ),
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, exc: NotAllowed) -> Response:
+        detail = _("Your role is {role}; this needs {needed}.").format(
+            role=role_label(exc.principal.role), needed=role_label(exc.needed)
+        )
+        if exc.page and not _is_api(request):
+            return _error_page(request, 403, _("Not allowed"), detail)
+        return _problem(request, ApiProblem(403, _("Not allowed"), detail))
+
+    @app.exception_handler(CsrfRejected)
+    async def csrf(request: Request, exc: CsrfRejected) -> Response:
+        detail = _("The form is out of date or came from another site; reload the page and try again.")
+        if exc.page and not _is_api(request):
+            return _error_page(request, 403, _("Request refused"), detail)
+        return _problem(request, ApiProblem(403, _("Request refused"), detail))
+
+    @app.exception_handler(ApiProblem)
+    async def api_problem(request: Request, exc: ApiProblem) -> Response:
+        if _is_api(request):
+            return _problem(request, exc)
+        return _error_page(request, exc.status, exc.title, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problem = ApiProblem(
+            422, _("Invalid request"), _("Some fields are not valid."), field_problems(exc.errors())
+        )
+        if _is_api(request):
+            return _problem(request, problem)
+        return _error_page(
+            request, 422, problem.title, "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
+        )
+
+    @app.exception_handler(StoreLockedError)
+    async def locked(request: Request, exc: StoreLockedError) -> Response:
+        problem = ApiProblem(503, _("The store is busy"), str(exc))
+        return (
+            _problem(request, problem)
+            if _is_api(request)
+            else _error_page(request, 503, problem.title, problem.detail)
+        )
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        errors = [FieldProblem(field=p.location or p.source, message=p.message) for p in exc.problems]
+        problem = ApiProblem(400, _("Request not allowed"), exc.summary, errors)
+        return (
+            _problem(request, problem)
+            if _is_api(request)
+            else _error_page(request, 400, problem.title, str(exc))
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        title = {404: _("Not found"), 405: _("Method not allowed")}.get(exc.status_code, _("Request failed"))
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        headers: dict[str, Any] = dict(exc.headers or {})
+        if _is_api(request) or request.url.path.startswith("/static"):
+            return _problem(request, ApiProblem(exc.status_code, title, detail), headers=headers or None)
+        return _error_page(request, exc.status_code, title, detail)

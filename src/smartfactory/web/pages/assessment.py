@@ -1,0 +1,7 @@
+"""Page: assessment."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

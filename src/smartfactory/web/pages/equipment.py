@@ -1,0 +1,7 @@
+"""Page: equipment."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

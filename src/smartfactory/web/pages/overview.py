@@ -1,0 +1,7 @@
+"""Page: overview."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""Page: scenarios."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

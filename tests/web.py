@@ -1,0 +1,78 @@
+"""Shared setup of the web tests: a small simulated store with one user per role, and clients.
+
+    from web import PASSWORDS, signed_in, web_server  # noqa: F401  (web_server is a fixture)
+
+``web_server`` (session-scoped) simulates the demo plant for 3 days into a temporary store
+and opens one ``Server`` on it; ``app_for(server)`` builds an app over it; ``signed_in``
+returns a TestClient logged in as a role, with ``client.csrf`` set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, time
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from smartfactory.api.auth.accounts import add_user
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.context import Server, ServerSettings
+from smartfactory.cli.simulate import DEMO_PLANT, DEMO_START, run_into_store
+from smartfactory.model.plant_file import load_plant
+from smartfactory.web.app import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+DAYS = 3.0
+PASSWORDS = {role: f"{role.value}-password-1" for role in Role}
+
+
+def build_store(folder: Path, days: float = DAYS, seed: int = 7) -> Path:
+    """The demo plant simulated for ``days`` into ``folder``, with users viewer, engineer, admin."""
+    plant = load_plant(ROOT / DEMO_PLANT)
+    begin = datetime.combine(DEMO_START, time())
+    run_into_store(plant, ROOT / DEMO_PLANT, folder, begin, days, seed, [], quiet=True)
+    server = Server(ServerSettings(store=folder))
+    try:
+        for role in Role:
+            add_user(server.registry, role.value, PASSWORDS[role], role, f"{role.value.title()} User")
+    finally:
+        server.close()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server over a 3-day store, shared by the web tests (read mostly; writes are alarms)."""
+    folder = build_store(tmp_path_factory.mktemp("web-store"))
+    server = Server(ServerSettings(store=folder))
+    yield server
+    server.close()
+
+
+def app_for(server: Server, **settings: object) -> FastAPI:
+    """An app over an open server (the server is not closed with the app)."""
+    return create_app(ServerSettings(store=server.settings.store, **settings), server=server)  # type: ignore[arg-type]
+
+
+class SignedIn(TestClient):
+    """A TestClient with the session's CSRF token at hand."""
+
+    csrf: str = ""
+
+
+def signed_in(app: FastAPI, role: Role, lang: str = "en") -> SignedIn:
+    """A client logged in through the form as the user of ``role``."""
+    client = SignedIn(app, headers={"Accept-Language": lang})
+    response = client.post(
+        "/login",
+        data={"username": role.value, "password": PASSWORDS[role], "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    me = client.get("/api/v1/me")
+    assert me.status_code == 200, me.text
+    client.csrf = me.json()["csrf_token"]
+    return client
