@@ -30,6 +30,7 @@ import bench_scenario_quality
 import bench_scenario_scheduling
 import bench_simulation
 import bench_store
+import bench_web
 from common import environment
 
 BENCHMARKS: dict[str, Callable[[bool], str]] = {
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, Callable[[bool], str]] = {
     "maintenance": bench_scenario_maintenance.run,
     "anomaly": bench_scenario_anomaly.run,
     "scheduling": bench_scenario_scheduling.run,
+    "web": bench_web.run,
 }
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from smartfactory.cli.simulate import run_into_store
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant_file import load_plant
 from smartfactory.scenarios.scheduling import (
@@ -28,6 +29,7 @@ from smartfactory.scenarios.scheduling import (
     solve_jobshop,
     solve_textbook,
 )
+from smartfactory.scenarios.scheduling.orders import RecordedOrder, order_book, recorded_orders
 from smartfactory.scenarios.scheduling.plant import to_utc
 from smartfactory.scenarios.scheduling.problem import Operation, Schedule
 from smartfactory.scenarios.scheduling.workclock import WorkClock
@@ -311,6 +313,11 @@ def test_run_on_plant_writes_the_schedule(tmp_path: Path, plant) -> None:  # typ
             "SELECT sum(good + scrap + rework)::INT AS n FROM counts WHERE order_id = 'MO-26-0301' "
             "AND equipment = 'OP60-CMM'"
         ).to_pylist()[0]["n"]
+        # scrap and rework leave the line: those units never reach the CMM
+        lost_before = store.query(
+            "SELECT sum(scrap + rework)::INT AS n FROM counts WHERE order_id = 'MO-26-0301' "
+            "AND equipment <> 'OP60-CMM'"
+        ).to_pylist()[0]["n"]
     assert len(rows) == run.artefacts["rows"] > 0
     assert all(r["start"] >= end for r in rows)  # planned from the end of the data
     # the order book was started 36 h ago: what is left of an order is the tail of its routing,
@@ -320,7 +327,7 @@ def test_run_on_plant_writes_the_schedule(tmp_path: Path, plant) -> None:  # typ
         assert ops == list(range(ops[0], 7))
     last = next(r for r in rows if r["order_id"] == "MO-26-0301" and r["op"] == 6)
     windows = list(plant_problem(plant, end).working[last["machine"]])
-    expected_s = (240 - min(240, done_at_cmm)) * 135
+    expected_s = (240 - min(240, done_at_cmm + lost_before)) * 135
     assert 0 < expected_s < 240 * 135
     assert _available_s(windows, last["start"], last["end"]) == pytest.approx(expected_s, abs=60)
 
@@ -328,3 +335,106 @@ def test_run_on_plant_writes_the_schedule(tmp_path: Path, plant) -> None:  # typ
 def test_run_on_plant_without_a_plant_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="registry"):
         SchedulingScenario().run_on_plant(tmp_path)
+
+
+# --- the plant's own order book: after a run of the twin, the orders still open ---------------
+
+
+def test_open_jobs_leave_out_what_passed_or_left_the_line(plant) -> None:  # type: ignore[no-untyped-def]
+    cells = ["OP10", "OP20", "OP30", "OP35", "OP40", "OP50", "OP60"]
+    done = {("MO-26-0301", "OP10"): 240, ("MO-26-0301", "OP20"): 230, ("MO-26-0301", "OP30"): 100}
+    lost = {("MO-26-0301", "OP10"): 10}  # scrapped at OP10: never reach OP20
+    # MO-26-0302 (160): OP10 reports nothing (not networked), 150 through the CMM, 10 scrapped at OP30
+    done |= {("MO-26-0302", c): 150 for c in cells[1:]} | {("MO-26-0302", "OP30"): 160}
+    lost |= {("MO-26-0302", "OP30"): 10}
+    jobs = {j.order: j for j in plant_problem(plant, to_utc(datetime(2026, 3, 2, 8), plant), done=done,
+                                              lost=lost).jobs}  # fmt: skip
+    # 230 of 240 reach OP20 and pass it; 100 of them passed OP30, none yet OP35
+    assert [(s.name, s.units) for s in jobs["MO-26-0301"].steps] == [("OP30", 130)] + [
+        (c, 230) for c in cells[3:]
+    ]
+    assert "MO-26-0302" not in jobs  # every unit passed the CMM or left the line
+    assert [s.units for s in jobs["MO-26-0303"].steps] == [200] * 7
+
+
+def test_order_book_adds_recorded_orders_and_drops_the_closed(plant) -> None:  # type: ignore[no-untyped-def]
+    closed_at = datetime(2026, 3, 3, 12)
+    recorded = recorded_from(
+        [
+            {"id": "MO-26-0301", "product": "HSG-A", "quantity": 240, "release": "2026-03-01T16:00:00+00:00",
+             "due": "2026-03-03T12:00:00+00:00", "closed": "2026-03-03T12:00:00+00:00"},
+            {"id": "MO-260302-G0001", "product": "PMP-C", "quantity": 90, "release": "2026-03-02T01:00:00+00:00",
+             "due": "2026-03-05T01:00:00+00:00", "closed": None},
+            {"id": "broken", "product": "HSG-A"},  # no quantity: skipped, not fatal
+        ]
+    )  # fmt: skip
+    ids = [o.id for o in order_book(plant, recorded)]
+    assert ids == [o.id for o in plant.orders] + ["MO-260302-G0001"]
+    assert "MO-26-0301" in [o.id for o in order_book(plant, recorded, closed_at - timedelta(seconds=1))]
+    assert "MO-26-0301" not in [o.id for o in order_book(plant, recorded, closed_at)]
+    generated = next(o for o in order_book(plant, recorded) if o.id == "MO-260302-G0001")
+    assert to_utc(generated.due, plant) == datetime(2026, 3, 5, 1)
+
+
+def recorded_from(items: list[dict[str, object]]) -> list[RecordedOrder]:
+    """Orders as a twin run records them in the registry."""
+    registry = Registry.open("sqlite://")
+    try:
+        plant = load_plant(PLANT_FILE)
+        registry.save_plant(plant, str(PLANT_FILE), "0" * 64)
+        run = registry.record_run(plant.plant.id, 1, datetime(2026, 3, 1, 16, tzinfo=UTC), 1.0, "mem")
+        registry.finish_run(run, event_counts={}, truth={"orders": items})
+        return recorded_orders(registry, plant.plant.id)
+    finally:
+        registry.close()
+
+
+def test_after_a_run_of_the_twin_the_open_orders_are_scheduled(tmp_path: Path, plant) -> None:  # type: ignore[no-untyped-def]
+    # the week's demand is generated by the twin, not in the plant file: the run records it
+    result = run_into_store(plant, PLANT_FILE, tmp_path, datetime(2026, 3, 2), 2.5, 5, [], quiet=True)
+    book = result.truth_json()["orders"]
+    end = result.start_utc + timedelta(seconds=result.horizon_s)
+    closed = {o["id"] for o in book if o["closed"] is not None}
+    still_open = {o["id"] for o in book} - closed
+    assert {o.id for o in plant.orders} <= closed  # the plant file's book is done by then
+    assert still_open and all("-G" in o for o in still_open)
+    with TelemetryStore.open(tmp_path, mode="read") as store:
+        last_count = {
+            r["order_id"]: r["ts"]
+            for r in store.query("SELECT order_id, max(ts) AS ts FROM counts GROUP BY ALL").to_pylist()
+        }
+    for o in book:  # an order closes with the count of its last unit
+        if o["closed"] is not None:
+            closed_utc = datetime.fromisoformat(o["closed"]).replace(tzinfo=None)
+            assert closed_utc <= last_count[o["id"]] < closed_utc + timedelta(seconds=1) <= end
+    run = SchedulingScenario(time_limit_s=5).run_on_plant(tmp_path)
+    with TelemetryStore.open(tmp_path, mode="read") as store:
+        rows = store.query(
+            "SELECT * FROM schedules WHERE run_id = $r", {"r": run.artefacts["run_id"]}
+        ).to_pylist()
+    assert {r["order_id"] for r in rows} == still_open
+    assert run.metrics["orders"] == len(still_open)
+
+
+def test_the_dispatch_hint_is_a_whole_valid_schedule(planned, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """With every variable fixed to its hint the model stays feasible: the dispatching rule hands
+    the solver a complete, valid first schedule, with operations pinned after a breakdown too."""
+    from ortools.sat.python import cp_model
+
+    real = cp_model.CpSolver
+    hinted: list[tuple[int, int]] = []  # (variables hinted, variables) per solve
+
+    class HintOnly(real):  # type: ignore[misc,valid-type]
+        def solve(self, model, callback=None):  # type: ignore[no-untyped-def]
+            hinted.append((len(set(model.proto.solution_hint.vars)), len(model.proto.variables)))
+            self.parameters.fix_variables_to_their_hinted_value = True
+            return super().solve(model, callback)
+
+    monkeypatch.setattr(cp_model, "CpSolver", HintOnly)
+    dispatched = SchedulingScenario(time_limit_s=30).solve(planned.problem)
+    assert_valid(dispatched)
+    now = planned.problem.now + timedelta(hours=6)
+    waiting = min((op for op in dispatched.operations if op.start > now), key=lambda op: op.start)
+    again = reschedule(dispatched, breakdown(waiting.machine, now, now + timedelta(hours=12)), now, 30)
+    assert_valid(again, pinned_ok={(o.order, o.step) for o in again.operations if o.fixed})
+    assert len(hinted) == 2 and all(n == total for n, total in hinted), hinted

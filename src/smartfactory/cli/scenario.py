@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -15,13 +14,12 @@ from smartfactory.assess.framework import shipped
 from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError
 from smartfactory.scenarios import SCENARIOS, BenchmarkRow, scenario_class
+from smartfactory.scenarios.recording import begin_run, complete_run
 from smartfactory.store import (
     REGISTRY_FILE,
     Registry,
     ScenarioRunRecord,
-    finish_scenario_run,
     list_scenario_runs,
-    record_scenario_run,
 )
 
 DEFAULT_STORE = Path(".smartfactory")
@@ -134,20 +132,8 @@ def run_command(
         if plant is None:
             raise UserError(f"the store {store} has no plant; simulate or ingest with --plant first")
         card = cls.card
-        run_id = record_scenario_run(
-            registry, plant.plant.id, name, card.official_scenarios[0], uses_ai=card.uses_ai
-        )
-        started = time.perf_counter()
-        try:
-            result = cls().run_on_plant(store)
-        except BaseException as exc:
-            # a failed run is recorded as failed, never as evidence of a scenario in use
-            finish_scenario_run(
-                registry, run_id, status="failed", notes=f"{type(exc).__name__}: {exc}"[:2000]
-            )
-            raise
-        metrics = {**result.metrics, "run_s": time.perf_counter() - started}
-        finish_scenario_run(registry, run_id, metrics=metrics, artefacts=result.artefacts, notes=result.notes)
+        run_id = begin_run(registry, plant.plant.id, name, cls)
+        result, metrics = complete_run(registry, run_id, cls, store)
     report = {
         "run_id": run_id,
         "scenario": name,

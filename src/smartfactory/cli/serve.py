@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from smartfactory.cli.kpi import DEFAULT_STORE
 from smartfactory.model.errors import UserError
+
+if TYPE_CHECKING:
+    from smartfactory.api.context import Server
 
 
 def serve_command(
@@ -55,6 +58,8 @@ def serve(
     app = create_app(ServerSettings(store=store, registry_url=registry, secure_cookies=secure_cookies))
     scheme = "https" if certfile else "http"
     print(f"serving {store} at {scheme}://{host}:{port}/ (API docs at /docs); Ctrl-C stops", flush=True)
+    for line in _warnings(app.state.server, host, secure_cookies):
+        print(line, flush=True)
     if banner:
         print(banner, flush=True)
     uvicorn.run(
@@ -65,3 +70,49 @@ def serve(
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
     )
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _warnings(server: Server, host: str, secure_cookies: bool) -> list[str]:
+    """What the person starting the server should know: no one can sign in, or no TLS."""
+    from smartfactory.api.auth.accounts import list_users
+
+    lines = []
+    if not list_users(server.registry):
+        lines.append("no users yet: add one with `smartfactory user add NAME --role admin` to sign in")
+    if host not in LOOPBACK and not secure_cookies:
+        lines.append(
+            f"warning: plain HTTP on {host}: passwords and session cookies cross the network "
+            "unencrypted; serve with --certfile/--keyfile, or behind a TLS proxy with --secure-cookies"
+        )
+    return lines
+
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "smartfactory-demo"
+
+
+def prepare_demo_site(store: Path, answers: Path | None) -> str:
+    """Give the demo store a demo user (admin) and the worked answers; returns 'user / password'."""
+    from smartfactory.api.auth.accounts import add_user, get_user
+    from smartfactory.api.auth.roles import Role
+    from smartfactory.store import REGISTRY_FILE, Registry
+
+    with Registry.open(store / REGISTRY_FILE) as registry:
+        if get_user(registry, DEMO_USER) is None:
+            add_user(registry, DEMO_USER, DEMO_PASSWORD, Role.admin, "Demo")
+    if answers is not None:
+        _seed_answers(store / REGISTRY_FILE, answers)
+    return f"{DEMO_USER} / {DEMO_PASSWORD}"
+
+
+def _seed_answers(registry_path: Path, answers: Path) -> None:
+    """The worked answers become the plant's saved self-assessment, unless answers are saved already."""
+    from smartfactory.api.services.answers import import_answers, saved
+    from smartfactory.store import Registry
+
+    with Registry.open(registry_path) as registry:
+        if not saved(registry).rows:
+            import_answers(registry, answers.read_text(encoding="utf-8"), DEMO_USER, source=str(answers))

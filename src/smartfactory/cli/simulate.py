@@ -171,8 +171,12 @@ def demo_command(
     days: Annotated[float, typer.Option(help="simulated days")] = 7.0,
     seed: Annotated[int, typer.Option(help="random seed")] = 42,
     lang: Annotated[str, typer.Option(help="zh or en")] = "en",
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="stop after the assessment instead of serving the dashboard")
+    ] = False,
+    port: Annotated[int, typer.Option(help="port of the dashboard")] = 8000,
 ) -> None:
-    """Simulate the sample machining plant for a week, store it, and summarise it."""
+    """Simulate the sample plant for a week, store, measure and assess it, then serve the dashboard."""
     if not plant_file.exists():
         raise UserError(f"demo plant file {plant_file} not found; run the demo from the repository root")
     plant = load_plant(plant_file)
@@ -192,6 +196,13 @@ def demo_command(
             f"\n[bold]assessment[/bold] of the demo plant with {DEMO_ANSWERS} (budget 800,000 CNY):"
         )
         run_assessment(DEMO_ANSWERS, None, store, None, None, 800_000, False, Format.table, lang, 30, None)
+    from smartfactory.cli.serve import prepare_demo_site, serve
+
+    login = prepare_demo_site(store, DEMO_ANSWERS if DEMO_ANSWERS.exists() else None)
+    if no_serve:
+        console().print(f"\nthe dashboard: `smartfactory serve --store {store}`, then sign in as {login}")
+        return
+    serve(store, "127.0.0.1", port, banner=f"open http://127.0.0.1:{port}/ and sign in as {login}")
 
 
 def summary_command(

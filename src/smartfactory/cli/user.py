@@ -17,6 +17,8 @@ from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError
 from smartfactory.store import REGISTRY_FILE, Registry
 
+MAX_TOKEN_DAYS = 36_500  # a hundred years; a longer one would overflow the expiry date
+
 app = typer.Typer(help="Users of the web dashboard and the API (用户).", no_args_is_help=True)
 
 StoreOption = Annotated[Path, typer.Option("--store", help="store folder (its registry holds the users)")]
@@ -144,8 +146,8 @@ def token_command(
     registry: RegistryOption = None,
 ) -> None:
     """Issue an API token (shown once): send it as 'Authorization: Bearer TOKEN'."""
-    if days is not None and days <= 0:
-        raise UserError(f"--days must be more than 0, not {days}")
+    if days is not None and not 0 < days <= MAX_TOKEN_DAYS:  # also refuses nan and inf
+        raise UserError(f"--days must be more than 0 and at most {MAX_TOKEN_DAYS}, not {days}")
     with _registry(store, registry) as reg:
         token = issue_token(reg, username, name, days)
     print(token)

@@ -48,6 +48,8 @@ class ReleasedOrder:
     quantity: int
     release_s: float
     due_s: float
+    left: int = 0  # units out of the line: finished or removed
+    closed_s: float | None = None  # when its last unit left the line (an MES closes it then)
 
 
 @dataclass
@@ -271,6 +273,7 @@ class Machine:
                 # the unit in the machine when it broke down is scrap, counted when it broke
                 self._count(part, 0, 1, 0, at=self.failed_at)
                 line.flow.removed_at[self.step] += 1
+                line.part_left(part)
                 self.holding = None
                 continue
             good, scrap, rework = self._judge(part, params)
@@ -278,10 +281,12 @@ class Machine:
             self._count(part, good, scrap, rework)
             if not good:
                 line.flow.removed_at[self.step] += 1
+                line.part_left(part)
                 self.holding = None
                 continue
             if self.step == len(line.cells) - 1:
                 line.flow.finished += 1
+                line.part_left(part)
             else:
                 yield from self._wait(line.inputs[self.step + 1].put(part), State.blocked)
                 line.flow.buffer_in[self.step + 1] += 1
@@ -355,6 +360,7 @@ class Line:
         self.orders = sorted(
             (o for o in orders if o.product in self.steps), key=lambda o: (o.release_s, o.due_s, o.id)
         )
+        self._by_id = {o.id: o for o in self.orders}
         first = plant.equipment_of(self.cells[0].id)
         # the release store holds one unit per first-cell machine: a pull system, no pile-up
         self.inputs: list[simpy.Store] = [simpy.Store(env, capacity=len(first))]
@@ -362,6 +368,13 @@ class Line:
             self.inputs.append(simpy.Store(env, capacity=cell.buffer_capacity))
         n = len(self.cells)
         self.flow = LineFlow(buffer_in=[0] * n, buffer_out=[0] * n, removed_at=[0] * n)
+
+    def part_left(self, part: Part) -> None:
+        """A unit left the line (finished or removed); the order closes with its last one."""
+        order = self._by_id[part.order]
+        order.left += 1
+        if order.left == order.quantity:
+            order.closed_s = self.env.now
 
     def waiting_state(self, step: int) -> State:
         """Starved while released units are still on their way to this step, else idle."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,13 +57,41 @@ class SimulationResult:
     machines: dict[str, MachineTruth]
     lines: dict[str, dict[str, Any]]
     events_written: dict[str, int] = field(default_factory=dict)
+    # the order book the twin worked to: the plant file's orders and the demand it generated
+    orders: list[ReleasedOrder] = field(default_factory=list)
 
     def truth_json(self) -> dict[str, Any]:
         """The ground truth as plain JSON-ready data."""
         return {
             "machines": {k: vars(v) for k, v in self.machines.items()},
             "lines": self.lines,
+            "orders": self.orders_json(),
         }
+
+    def orders_json(self) -> list[dict[str, Any]]:
+        """The order book as JSON: id, product, quantity, release, due and when the order closed
+        (its last unit left the line; None while open), in UTC, ISO 8601.
+
+        Stored with the run so that the plant's own data holds the orders the twin generated
+        (the scheduler plans the ones still open); a real plant's come from its ERP.
+        """
+
+        def moment(seconds: float) -> str:
+            # whole seconds, rounded down: an order closed by the end of the run reads as closed then
+            at = self.start_utc + timedelta(seconds=math.floor(seconds))
+            return at.replace(tzinfo=UTC).isoformat()
+
+        return [
+            {
+                "id": o.id,
+                "product": o.product,
+                "quantity": o.quantity,
+                "release": moment(o.release_s),
+                "due": moment(o.due_s),
+                "closed": None if o.closed_s is None else moment(o.closed_s),
+            }
+            for o in self.orders
+        ]
 
 
 def simulate(
@@ -148,6 +177,7 @@ def simulate(
         machines=truth,
         lines=line_truth,
         events_written=emitter.written,
+        orders=orders,
     )
 
 

@@ -650,3 +650,36 @@ def _run_record(row: SimulationRunRow) -> RunRecord:
         truth=row.truth,
         status=row.status,
     )
+
+
+# --- the self-assessment (migration 0005; functions in ``store.answers`` use these) ---------
+
+
+class AssessmentAnswerRow(Base):
+    """One saved answer of the self-assessment questionnaire, kept as it is typed."""
+
+    __tablename__ = "assessment_answers"
+
+    framework: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[str]] = mapped_column(json_type())
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AssessmentRow(Base):
+    """One submitted assessment: its level, CMMM grade, who and when, and the whole JSON report."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    framework: Mapped[str] = mapped_column(String(64), index=True)
+    level: Mapped[str | None] = mapped_column(String(16))
+    cmmm_grade: Mapped[int | None] = mapped_column(Integer)
+    cmmm_total: Mapped[float] = mapped_column(Float)
+    lang: Mapped[str] = mapped_column(String(8))
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    result: Mapped[dict[str, Any]] = mapped_column(json_type())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -16,13 +17,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import smartfactory
-from smartfactory.api.auth.deps import CsrfRejected, NotAllowed, SignInRequired
+from smartfactory.api.auth.deps import CsrfRejected, NotAllowed, SignInRequired, require_api, require_page
 from smartfactory.api.auth.ratelimit import LoginLimiter
-from smartfactory.api.auth.roles import role_label
+from smartfactory.api.auth.roles import Role, role_label
+from smartfactory.api.auth.sessions import Principal
 from smartfactory.api.context import Server, ServerSettings
 from smartfactory.api.i18n import gettext as _
 from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, FieldProblem
 from smartfactory.api.routes import PREFIX, api_router
+from smartfactory.api.services.scenarios import wait_for_runs
 from smartfactory.api.validation import field_problems
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.web.language import LanguageMiddleware
@@ -31,6 +34,7 @@ from smartfactory.web.security import SecurityHeaders
 from smartfactory.web.templating import render
 
 STATIC = Path(__file__).with_name("static")
+OPENAPI_URL = "/openapi.json"
 
 
 def create_app(settings: ServerSettings, server: Server | None = None) -> FastAPI:
@@ -40,6 +44,8 @@ def create_app(settings: ServerSettings, server: Server | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
+            # a scenario run in flight finishes its record before the store closes under it
+            await asyncio.to_thread(wait_for_runs, app.state.server, 60.0)
             app.state.server.close()
 
     owned = server is None
@@ -47,20 +53,27 @@ def create_app(settings: ServerSettings, server: Server | None = None) -> FastAP
         title="smartfactory",
         version=getattr(smartfactory, "__version__", "0.1.0"),
         description="ISO 22400 KPIs, telemetry, alarms, scenarios and the four-level assessment of a plant.",
+        # /docs and /openapi.json are served below behind a sign-in, like every other route
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,
         lifespan=lifespan,
     )
     app.state.server = server if server is not None else Server(settings)
+    app.state.settings = settings
     app.state.login_limiter = LoginLimiter(settings.login_failures, settings.login_window_s)
     app.include_router(api_router())
     app.include_router(page_router())
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(_principal: Annotated[Principal, Depends(require_api(Role.viewer))]) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
+    async def docs(_principal: Annotated[Principal, Depends(require_page(Role.viewer))]) -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            openapi_url=OPENAPI_URL,
             title="smartfactory API",
             swagger_js_url="/static/vendor/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui.css",
@@ -74,7 +87,17 @@ def create_app(settings: ServerSettings, server: Server | None = None) -> FastAP
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith(PREFIX) or request.url.path == "/openapi.json"
+    return request.url.path.startswith(PREFIX) or request.url.path == OPENAPI_URL
+
+
+def _same_site_path(url: str | None) -> str | None:
+    """The path and query of a URL (as HTMX reports the page's own), or None."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _problem(request: Request, problem: ApiProblem, headers: dict[str, str] | None = None) -> Response:
@@ -95,6 +118,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
         if exc.page and not _is_api(request):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            if request.headers.get("hx-request") == "true":
+                # an HTMX fragment: XHR would follow a 303 and swap the log-in page into the
+                # fragment; HX-Redirect makes HTMX load the log-in page as a whole page instead,
+                # coming back to the page the fragment was part of
+                target = _same_site_path(request.headers.get("hx-current-url")) or target
+                return Response(status_code=401, headers={"HX-Redirect": f"/login?next={quote(target)}"})
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         return _problem(
             request,

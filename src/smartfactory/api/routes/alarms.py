@@ -1,7 +1,67 @@
-"""API routes: alarms."""
+"""API routes: alarms, and acknowledging or clearing one (engineer)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from smartfactory.api.auth.deps import require_api
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.problems import responses
+from smartfactory.api.routes.telemetry import EndQuery, ServerDep, StartQuery, answering
+from smartfactory.api.services import alarms as service
+from smartfactory.api.services.alarms import Alarm, AlarmList, StateFilter
 
 router = APIRouter(tags=["alarms"])
+
+Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
+Engineer = Annotated[Principal, Depends(require_api(Role.engineer))]
+EquipmentPath = Annotated[str, Path(max_length=64, description="the equipment's id")]
+CodePath = Annotated[str, Path(max_length=128, description="the alarm's code")]
+
+
+@router.get("/alarms", response_model=AlarmList, responses=responses(400, 401, 422))
+def get_alarms(
+    _principal: Viewer,
+    server: ServerDep,
+    equipment: Annotated[str | None, Query(max_length=64, description="only this equipment's")] = None,
+    state: Annotated[StateFilter, Query(description="active: raised and not cleared; all")] = "all",
+    start: StartQuery = None,
+    end: EndQuery = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT, description="the most alarms")] = (
+        service.DEFAULT_LIMIT
+    ),
+) -> AlarmList:
+    """Alarms with their life (raised, acknowledged by whom and when, cleared), newest first.
+
+    With ``start``/``end``: the alarms alive at some time in the period. Times without an
+    offset are the plant's local time.
+    """
+    with answering(), server.telemetry() as store:
+        return service.list_alarms(store, server.plant(), equipment, state, start, end, limit)
+
+
+@router.post(
+    "/alarms/{equipment}/{code}/acknowledge",
+    response_model=Alarm,
+    responses=responses(400, 401, 403, 404, 409, 422),
+)
+def acknowledge_alarm(
+    equipment: EquipmentPath, code: CodePath, principal: Engineer, server: ServerDep
+) -> Alarm:
+    """Acknowledge an active alarm (409 when it is cleared or already acknowledged; nothing is written)."""
+    with answering():
+        return service.acknowledge(server, equipment, code, principal.username)
+
+
+@router.post(
+    "/alarms/{equipment}/{code}/clear",
+    response_model=Alarm,
+    responses=responses(400, 401, 403, 404, 409, 422),
+)
+def clear_alarm(equipment: EquipmentPath, code: CodePath, principal: Engineer, server: ServerDep) -> Alarm:
+    """Clear an active alarm (409 when it is already cleared; nothing is written)."""
+    with answering():
+        return service.clear(server, equipment, code, principal.username)

@@ -1,7 +1,278 @@
-"""API routes: assessments."""
+"""API routes: the assessment, its history, the questionnaire and the saved answers."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from smartfactory.api.auth.deps import require_api, server_of
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.i18n import gettext as _
+from smartfactory.api.problems import ApiProblem, FieldProblem, responses
+from smartfactory.api.services import answers as answer_service
+from smartfactory.api.services import assessment as service
+from smartfactory.api.validation import field_problems
+from smartfactory.assess.answers import AnswersFileError
 
 router = APIRouter(tags=["assessments"])
+
+Lang = Annotated[
+    Literal["zh", "en"] | None,
+    Query(description="language of the texts (default: the session's, else Accept-Language)"),
+]
+Budget = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=service.MAX_BUDGET,
+        description="budget in CNY: the roadmap adds the best set of actions within it",
+    ),
+]
+AnswerKey = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=128,
+        description="the question's key (see GET /api/v1/assessments/questionnaire), e.g. G25-ADV-BENCH",
+    ),
+]
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+
+
+class AnswersFile(BaseModel):
+    """An answers file (YAML, schema smartfactory.answers/1), as `smartfactory assess template` writes it."""
+
+    yaml: str = Field(max_length=answer_service.MAX_ANSWERS_FILE, description="the text of the answers file")
+
+
+class Submission(BaseModel):
+    """What to assess with: an optional budget for the roadmap."""
+
+    budget: int | None = Field(None, ge=0, le=service.MAX_BUDGET, description="budget in CNY")
+
+
+def _rejected(exc: answer_service.AnswerRejected) -> ApiProblem:
+    return ApiProblem(
+        422, _("Invalid answer"), exc.message, [FieldProblem(field=exc.key, message=exc.message)]
+    )
+
+
+def _file_problems(exc: AnswersFileError) -> ApiProblem:
+    errors = [
+        FieldProblem(field=where, message=message) for where, message in answer_service.problems_by_line(exc)
+    ]
+    return ApiProblem(422, _("The answers file has problems"), exc.summary, errors)
+
+
+@router.get(
+    "/assessments/current",
+    response_model=service.AssessmentReport,
+    responses=responses(400, 401, 422),
+)
+def current_assessment(
+    request: Request,
+    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+    budget: Budget = None,
+    lang: Lang = None,
+) -> service.AssessmentReport:
+    """Assess the saved answers with live evidence from the store (the 30 days up to its latest event).
+
+    The same as `smartfactory assess --answers FILE --store DIR`; nothing is recorded (POST to
+    record it in the history).
+    """
+    return service.report_of(service.current(server_of(request), budget))
+
+
+@router.get(
+    "/assessments/current/report.html",
+    response_class=HTMLResponse,
+    responses={
+        **responses(400, 401, 422),
+        200: {"content": {"text/html": {}}, "description": "the HTML report"},
+    },
+)
+def current_report(
+    request: Request,
+    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+    budget: Budget = None,
+    lang: Lang = None,
+) -> HTMLResponse:
+    """The current assessment as one self-contained HTML page, to download and print."""
+    report = service.html_report(server_of(request), budget)
+    return HTMLResponse(
+        report.html,
+        headers={"Content-Disposition": f'attachment; filename="{report.filename}"'},
+    )
+
+
+@router.get(
+    "/assessments/questionnaire",
+    response_model=answer_service.Questionnaire,
+    responses=responses(401, 422),
+)
+def questionnaire(
+    request: Request,
+    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+    lang: Lang = None,
+) -> answer_service.Questionnaire:
+    """Every question of the ladder: criteria and metrics asked, scenarios, CMMM requirements.
+
+    Each with its allowed answers, its text in both languages, its confidence tag and the saved answer.
+    """
+    return answer_service.questionnaire(server_of(request))
+
+
+@router.get(
+    "/assessments/answers",
+    response_class=PlainTextResponse,
+    responses={
+        **responses(401),
+        200: {"content": {"application/yaml": {}}, "description": "the answers file"},
+    },
+)
+def answers_file(
+    request: Request, _principal: Annotated[Principal, Depends(require_api(Role.viewer))]
+) -> PlainTextResponse:
+    """The saved answers as an answers file (what `smartfactory assess --answers` reads)."""
+    return PlainTextResponse(
+        answer_service.export_text(server_of(request)),
+        media_type="application/yaml",
+        headers={"Content-Disposition": 'attachment; filename="answers.yaml"'},
+    )
+
+
+@router.put(
+    "/assessments/answers/{key}",
+    response_model=answer_service.AnswerOut,
+    responses=responses(401, 403, 404, 422),
+)
+def put_answer(
+    request: Request,
+    key: AnswerKey,
+    body: answer_service.AnswerIn,
+    principal: Annotated[Principal, Depends(require_api(Role.engineer))],
+) -> answer_service.AnswerOut:
+    """Save one answer (blank clears it); a value the answers file would refuse saves nothing (422)."""
+    try:
+        return answer_service.save_answer(
+            server_of(request),
+            key,
+            body.value,
+            principal.username,
+            note=body.note,
+            attachments=body.attachments,
+        )
+    except answer_service.UnknownQuestion as exc:
+        raise ApiProblem(404, _("Not found"), exc.summary) from None
+    except answer_service.AnswerRejected as exc:
+        raise _rejected(exc) from None
+
+
+@router.put(
+    "/assessments/answers",
+    response_model=answer_service.ImportResult,
+    responses=responses(401, 403, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": AnswersFile.model_json_schema()},
+                "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def put_answers(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_api(Role.engineer))],
+) -> answer_service.ImportResult:
+    """Replace every saved answer with an answers file: JSON {"yaml": "..."} or the YAML itself.
+
+    The file is checked as `smartfactory assess --answers` checks it (blank answers are allowed and
+    score 0); with any problem nothing is saved and the answer lists each with its line (422).
+    """
+    text = await _answers_text(request)
+    try:
+        return await run_in_threadpool(
+            answer_service.import_answers, server_of(request), text, principal.username
+        )
+    except AnswersFileError as exc:
+        raise _file_problems(exc) from None
+
+
+async def _answers_text(request: Request) -> str:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if len(raw) > 4 * answer_service.MAX_ANSWERS_FILE:
+        raise ApiProblem(
+            422,
+            _("The answers file has problems"),
+            _("The answers file is too large: at most {count} characters.").format(
+                count=answer_service.MAX_ANSWERS_FILE
+            ),
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiProblem(
+            422, _("The answers file has problems"), _("The answers file is not UTF-8 text.")
+        ) from None
+    if kind in YAML_TYPES:
+        return text
+    try:
+        data: Any = json.loads(text) if text.strip() else None
+        return AnswersFile.model_validate(data).yaml
+    except json.JSONDecodeError:
+        problems = [FieldProblem(field="body", message=_("The body is not valid JSON."))]
+    except ValidationError as exc:
+        problems = field_problems([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
+    raise ApiProblem(422, _("Invalid request"), _("Some fields are not valid."), problems)
+
+
+@router.get("/assessments", response_model=service.AssessmentHistory, responses=responses(401, 422))
+def assessments(
+    request: Request,
+    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> service.AssessmentHistory:
+    """Submitted assessments, newest first: level, CMMM grade, who and when."""
+    return service.history(server_of(request), limit, offset)
+
+
+@router.post(
+    "/assessments",
+    response_model=service.AssessmentReport,
+    status_code=201,
+    responses=responses(400, 401, 403, 422),
+)
+def submit(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_api(Role.engineer))],
+    body: Submission | None = None,
+) -> service.AssessmentReport:
+    """Assess the saved answers now and record the result in the history."""
+    return service.submit(server_of(request), principal.username, body.budget if body else None)
+
+
+@router.get(
+    "/assessments/{assessment_id}",
+    response_model=service.AssessmentReport,
+    responses=responses(401, 404, 422),
+)
+def assessment(
+    request: Request,
+    assessment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+) -> service.AssessmentReport:
+    """One submitted assessment with its whole report."""
+    found = service.submitted(server_of(request), assessment_id)
+    if found is None:
+        raise ApiProblem(404, _("Not found"), _("No assessment {id}.").format(id=assessment_id))
+    return found

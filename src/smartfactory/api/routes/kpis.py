@@ -1,7 +1,104 @@
-"""API routes: kpis."""
+"""API routes: ISO 22400-2 KPIs, their definitions, and the OEE loss waterfall (as ``smartfactory kpi``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from smartfactory.api.auth.deps import require_api, server_of
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.problems import responses
+from smartfactory.api.services import kpis as service
+from smartfactory.kpi import Per
+from smartfactory.model.plant import Level
 
 router = APIRouter(tags=["kpis"])
+
+Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
+From = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        max_length=40,
+        description="plant-local start, YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: the first stored day)",
+    ),
+]
+To = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        max_length=40,
+        description="plant-local end, not included (default: after the last stored day)",
+    ),
+]
+Node = Annotated[
+    str | None, Query(max_length=100, description="only the equipment under this hierarchy node")
+]
+Lang = Annotated[
+    str | None,
+    Query(
+        max_length=16,
+        pattern=r"^(zh|en)([-_][A-Za-z]{2,4})?$",
+        description="zh or en (default: the session's language or Accept-Language)",
+    ),
+]
+JSON = "application/json"
+
+
+@router.get("/kpis", response_model=service.KpiReport, responses=responses(400, 401, 422))
+async def kpis(
+    request: Request,
+    principal: Viewer,
+    start: From = None,
+    end: To = None,
+    by: Annotated[Level, Query(description="hierarchy level to report by")] = Level.line,
+    per: Annotated[Per, Query(description="how the period is cut")] = Per.day,
+    node: Node = None,
+    kpi: Annotated[
+        list[str] | None,
+        Query(
+            max_length=60,
+            description="KPI ids, repeated or comma-separated; all or none: every KPI (see /kpis/catalogue)",
+        ),
+    ] = None,
+    lang: Lang = None,
+) -> Response:
+    """ISO 22400-2 KPIs by node and period, with the elements behind them and why a value is missing."""
+    # a cached answer is given on the event loop (no thread); a miss computes in a thread (seconds)
+    server = server_of(request)
+    params: dict[str, Any] = {"start": start, "end": end, "by": by, "per": per, "node": node, "kpis": kpi}
+    body = await service.cached_kpis_json(server, **params)
+    if body is None:
+        body = await run_in_threadpool(partial(service.kpis_json, server, **params))
+    return Response(body, media_type=JSON)
+
+
+@router.get("/kpis/catalogue", response_model=service.KpiCatalogue, responses=responses(401, 422))
+def kpi_catalogue(principal: Viewer, lang: Lang = None) -> service.KpiCatalogue:
+    """Every ISO 22400-2 KPI (names in English and Chinese, unit, formula) and element."""
+    return service.kpi_catalogue()
+
+
+@router.get("/kpis/losses", response_model=service.LossesResponse, responses=responses(400, 401, 422))
+async def kpi_losses(
+    request: Request,
+    principal: Viewer,
+    start: From = None,
+    end: To = None,
+    by: Annotated[Level, Query(description="one waterfall per node of this level")] = Level.equipment,
+    node: Node = None,
+    lang: Lang = None,
+) -> Response:
+    """The OEE loss waterfall (hours, by cause) per node and the downtime Pareto."""
+    server = server_of(request)
+    body = await service.cached_losses_json(server, start=start, end=end, by=by, node=node)
+    if body is None:
+        body = await run_in_threadpool(
+            partial(service.losses_json, server, start=start, end=end, by=by, node=node)
+        )
+    return Response(body, media_type=JSON)

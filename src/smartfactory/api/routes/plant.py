@@ -1,7 +1,174 @@
-"""API routes: plant."""
+"""API routes: the plant, its ISA-95 hierarchy, and replacing it with another plant file (admin)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from smartfactory.api.auth.deps import require_api, server_of
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.context import Server
+from smartfactory.api.i18n import gettext as _
+from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, FieldProblem, ProblemDetails, responses
+from smartfactory.api.services import plant as service
+from smartfactory.api.services.plant import PlantSummary, PlantTree
 
 router = APIRouter(tags=["plant"])
+
+Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
+Admin = Annotated[Principal, Depends(require_api(Role.admin))]
+
+
+class PlantFile(BaseModel):
+    """A plant file's text, for clients that send JSON."""
+
+    toml: str = Field(description="the whole plant file (TOML), as `smartfactory ingest` reads it")
+
+
+class PlantFileProblem(FieldProblem):
+    """A problem of an uploaded plant file, with its line."""
+
+    line: int | None = Field(None, description="line of the plant file, when known")
+
+
+class PlantFileProblems(ProblemDetails):
+    """The plant file was rejected: every problem at once, with line and field."""
+
+    errors: list[PlantFileProblem] = Field(default_factory=list)  # type: ignore[assignment]
+
+
+def get_server(request: Request) -> Server:
+    """The server of the app (a dependency)."""
+    return server_of(request)
+
+
+ServerDep = Annotated[Server, Depends(get_server)]
+
+
+@router.get("/plant", response_model=PlantSummary, responses=responses(400, 401))
+def get_plant(_principal: Viewer, server: ServerDep) -> PlantSummary:
+    """The plant: id, names in English and Chinese, industry type and time zone."""
+    return service.summary(server)
+
+
+@router.get("/plant/hierarchy", response_model=PlantTree, responses=responses(400, 401))
+def get_hierarchy(_principal: Viewer, server: ServerDep) -> PlantTree:
+    """The ISA-95 tree: enterprise, sites, areas, lines, work cells, equipment, with both names."""
+    return service.hierarchy(server)
+
+
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/plain": {"schema": {"type": "string", "description": "the plant file (TOML)"}},
+            "application/toml": {"schema": {"type": "string", "description": "the plant file (TOML)"}},
+            "application/json": {"schema": PlantFile.model_json_schema()},
+        },
+    }
+}
+
+
+@router.put(
+    "/plant",
+    response_model=PlantSummary,
+    openapi_extra=_BODY,
+    responses={
+        **responses(400, 401, 403, 409, 413, 415),
+        422: {
+            "model": PlantFileProblems,
+            "content": {PROBLEM_JSON: {}},
+            "description": "the plant file is invalid: every problem, with line and field",
+        },
+    },
+)
+async def put_plant(request: Request, principal: Admin, server: ServerDep) -> Any:
+    """Replace the plant with a plant file (text/plain TOML, or JSON ``{"toml": ...}``).
+
+    The file is checked like ``smartfactory ingest`` checks it; nothing is saved unless it is valid
+    and describes the same plant (same ``plant.id``) as the store holds.
+    """
+    text = await _plant_text(request)
+    try:
+        saved = service.replace_plant(server, text, principal.username)
+    except service.PlantRejected as exc:
+        return _rejected(request, exc)
+    except service.OtherPlant as exc:
+        raise ApiProblem(
+            409,
+            _("Another plant"),
+            exc.summary,
+            [FieldProblem(field="body.plant.id", message=p.message) for p in exc.problems],
+        ) from None
+    return saved
+
+
+async def _plant_text(request: Request) -> str:
+    """The plant file's text from a text or JSON body."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > service.MAX_PLANT_FILE:
+        raise _too_large()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > service.MAX_PLANT_FILE:
+            raise _too_large()
+    media = request.headers.get("content-type", "text/plain").split(";")[0].strip().lower()
+    try:
+        decoded = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _invalid("body", _("The plant file must be UTF-8 text.")) from None
+    if media in ("text/plain", "application/toml", ""):
+        return decoded
+    if media == "application/json":
+        try:
+            document = json.loads(decoded)
+        except ValueError:
+            raise _invalid("body", _("The body is not valid JSON.")) from None
+        toml = document.get("toml") if isinstance(document, dict) else None
+        if not isinstance(toml, str):
+            raise _invalid("body.toml", _("Send the plant file as a string in the field 'toml'."))
+        return toml
+    raise ApiProblem(
+        415,
+        _("Unsupported media type"),
+        _('Send the plant file as text/plain, or as JSON {"toml": "..."}.'),
+    )
+
+
+def _too_large() -> ApiProblem:
+    return ApiProblem(
+        413,
+        _("Too large"),
+        _("A plant file may have at most {size} bytes.").format(size=service.MAX_PLANT_FILE),
+    )
+
+
+def _invalid(field: str, message: str) -> ApiProblem:
+    return ApiProblem(422, _("Invalid request"), message, [FieldProblem(field=field, message=message)])
+
+
+def _rejected(request: Request, exc: service.PlantRejected) -> JSONResponse:
+    errors = [
+        PlantFileProblem(
+            field=("body.toml." + p.location) if p.location else "body.toml",
+            message=(
+                _("line {line}: {message}").format(line=p.line, message=p.message) if p.line else p.message
+            ),
+            line=p.line,
+        )
+        for p in exc.problems
+    ]
+    document = PlantFileProblems(
+        title=_("Invalid plant file"),
+        status=422,
+        detail=_("The plant file has {count} problem(s); nothing was saved.").format(count=len(errors)),
+        instance=request.url.path,
+        errors=errors,
+    )
+    return JSONResponse(document.model_dump(exclude_none=True), status_code=422, media_type=PROBLEM_JSON)

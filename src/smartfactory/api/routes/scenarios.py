@@ -1,7 +1,132 @@
-"""API routes: scenarios."""
+"""API routes: the scenario library, runs on the plant's data, the latest schedule."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from smartfactory.api.auth.deps import require_api, server_of
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.context import Server
+from smartfactory.api.i18n import gettext as _
+from smartfactory.api.problems import ApiProblem, FieldProblem, responses
+from smartfactory.api.services import scenarios as service
+from smartfactory.api.services.scenarios import RunDetail, RunSummary, ScenarioInfo, ScheduleView
 
 router = APIRouter(tags=["scenarios"])
+RUN_ROUTE = "scenario_run"  # the Location of a started run
+
+Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
+Engineer = Annotated[Principal, Depends(require_api(Role.engineer))]
+
+
+def get_server(request: Request) -> Server:
+    """The server of the app (a dependency)."""
+    return server_of(request)
+
+
+ServerDep = Annotated[Server, Depends(get_server)]
+
+
+def unknown_scenario(name: str) -> ApiProblem:
+    """The 404 of a scenario name the library does not hold."""
+    return ApiProblem(
+        404,
+        _("No such scenario"),
+        _("There is no scenario {name}; scenarios: {names}.").format(
+            name=name, names=", ".join(service.names())
+        ),
+    )
+
+
+@router.get("/scenarios", response_model=list[ScenarioInfo], responses=responses(401))
+def get_library(_principal: Viewer, server: ServerDep) -> list[ScenarioInfo]:
+    """The scenario library: each scenario, the official typical scenario it implements (zh/en),
+    whether it uses AI, and its last run."""
+    return service.library(server)
+
+
+@router.get("/scenarios/runs", response_model=list[RunSummary], responses=responses(401, 422))
+def get_runs(
+    _principal: Viewer,
+    server: ServerDep,
+    scenario: Annotated[str | None, Query(description="only this scenario's runs")] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_RUNS, description="at most this many")] = 50,
+) -> list[RunSummary]:
+    """The newest scenario runs first, with their status and metrics."""
+    if scenario is not None and scenario not in service.names():
+        raise ApiProblem(
+            422,
+            _("Invalid request"),
+            _("Some fields are not valid."),
+            [
+                FieldProblem(
+                    field="query.scenario",
+                    message=_("Choose one of: {expected}.").format(expected=", ".join(service.names())),
+                )
+            ],
+        )
+    return service.runs(server, scenario, limit)
+
+
+@router.get(
+    "/scenarios/runs/{run_id}", name=RUN_ROUTE, response_model=RunDetail, responses=responses(401, 404)
+)
+def get_run(run_id: str, _principal: Viewer, server: ServerDep) -> RunDetail:
+    """One run: status, metrics, artefacts (where its results went) and notes."""
+    found = service.run(server, run_id)
+    if found is None:
+        raise ApiProblem(404, _("No such run"), _("There is no scenario run {id}.").format(id=run_id))
+    return found
+
+
+@router.get("/scenarios/schedule/latest", response_model=ScheduleView, responses=responses(401, 404))
+def get_latest_schedule(_principal: Viewer, server: ServerDep) -> ScheduleView:
+    """The latest schedule as Gantt rows (machine, order, operation, start, end; UTC), with its
+    makespan, tardiness and on-time rate."""
+    found = service.latest_schedule(server)
+    if found is None:
+        raise ApiProblem(
+            404,
+            _("No schedule yet"),
+            _("Run the scheduling scenario to make a schedule from the open orders."),
+        )
+    return found
+
+
+@router.get("/scenarios/{name}", response_model=ScenarioInfo, responses=responses(401, 404))
+def get_scenario(name: str, _principal: Viewer, server: ServerDep) -> ScenarioInfo:
+    """One scenario of the library with its last run."""
+    try:
+        return service.scenario(server, name)
+    except service.UnknownScenario:
+        raise unknown_scenario(name) from None
+
+
+@router.post(
+    "/scenarios/{name}/runs",
+    status_code=202,
+    response_model=RunSummary,
+    responses=responses(400, 401, 403, 404, 409),
+)
+def post_run(
+    name: str, _principal: Engineer, server: ServerDep, request: Request, response: Response
+) -> RunSummary:
+    """Start a run of the scenario on the plant's data (engineer). It runs in the background:
+    follow it at the Location given (status running, then finished or failed)."""
+    try:
+        started = service.start_run(server, name)
+    except service.UnknownScenario:
+        raise unknown_scenario(name) from None
+    except service.RunInProgress as exc:
+        raise ApiProblem(
+            409,
+            _("Already running"),
+            _("Scenario {name} is already running (run {id}); wait for it to end.").format(
+                name=name, id=exc.run_id
+            ),
+        ) from None
+    response.headers["Location"] = request.url_for(RUN_ROUTE, run_id=started.id).path
+    return started

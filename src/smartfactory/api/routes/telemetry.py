@@ -1,7 +1,146 @@
-"""API routes: telemetry."""
+"""API routes: the signals of a piece of equipment, telemetry (downsampled), states and counts."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from smartfactory.api.auth.deps import require_api, server_of
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.context import Server
+from smartfactory.api.i18n import gettext as _
+from smartfactory.api.problems import ApiProblem, responses
+from smartfactory.api.services import telemetry as service
+from smartfactory.api.services.telemetry import (
+    Clock,
+    CountsAnswer,
+    Per,
+    Rejected,
+    SignalList,
+    StatesAnswer,
+    TelemetryAnswer,
+)
 
 router = APIRouter(tags=["telemetry"])
+
+Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
+EquipmentQuery = Annotated[str, Query(max_length=64, description="the equipment's id")]
+StartQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="ISO 8601; without an offset, the plant's local time (default: a day before the end)",
+    ),
+]
+EndQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="ISO 8601, not included; without an offset, the plant's local time "
+        "(default: the latest stored event)",
+    ),
+]
+
+
+def get_server(request: Request) -> Server:
+    """The server of the app (a dependency)."""
+    return server_of(request)
+
+
+ServerDep = Annotated[Server, Depends(get_server)]
+
+
+def problem_of(rejected: Rejected) -> ApiProblem:
+    """The problem document of a service's rejection: 422 (a field), 404 or 409."""
+    if rejected.reason == "not_found":
+        return ApiProblem(404, _("Not found"), rejected.detail, rejected.errors)
+    if rejected.reason == "conflict":
+        return ApiProblem(409, _("Conflict"), rejected.detail, rejected.errors)
+    return ApiProblem(422, _("Invalid request"), rejected.detail, rejected.errors)
+
+
+@contextmanager
+def answering() -> Iterator[None]:
+    """Turn a service's rejection into its problem document."""
+    try:
+        yield
+    except Rejected as exc:
+        raise problem_of(exc) from None
+
+
+@router.get(
+    "/equipment/{equipment_id}/signals", response_model=SignalList, responses=responses(400, 401, 404, 422)
+)
+def get_signals(equipment_id: str, _principal: Viewer, server: ServerDep) -> SignalList:
+    """The signals a piece of equipment reports, with units and normal ranges, from the plant model."""
+    with answering():
+        return service.equipment_signals(server.plant(), equipment_id)
+
+
+@router.get("/telemetry", response_model=TelemetryAnswer, responses=responses(400, 401, 422))
+def get_telemetry(
+    _principal: Viewer,
+    server: ServerDep,
+    equipment: EquipmentQuery,
+    signal: Annotated[
+        list[str] | None, Query(description="a signal's name; repeat for more (default: all of them)")
+    ] = None,
+    start: StartQuery = None,
+    end: EndQuery = None,
+    points: Annotated[
+        int,
+        Query(
+            ge=service.MIN_POINTS,
+            le=service.MAX_POINTS,
+            description="the most points per signal; more stored rows are downsampled to per-bucket "
+            "minima and maxima",
+        ),
+    ] = service.DEFAULT_POINTS,
+    clock: Annotated[
+        Clock,
+        Query(
+            description="utc: ISO 8601 times with +00:00; plant: the plant's wall clock as epoch "
+            "milliseconds read as UTC (for ECharts with useUTC)"
+        ),
+    ] = "utc",
+) -> TelemetryAnswer:
+    """Signals of one piece of equipment over a period (at most 366 days), as ECharts line series."""
+    with answering(), server.telemetry() as store:
+        return service.telemetry(store, server.plant(), equipment, signal or [], start, end, points, clock)
+
+
+@router.get("/states", response_model=StatesAnswer, responses=responses(400, 401, 422))
+def get_states(
+    _principal: Viewer,
+    server: ServerDep,
+    equipment: EquipmentQuery,
+    start: StartQuery = None,
+    end: EndQuery = None,
+) -> StatesAnswer:
+    """The states of one piece of equipment over a period (at most 31 days) and the time in each."""
+    with answering(), server.telemetry() as store:
+        return service.states(store, server.plant(), equipment, start, end)
+
+
+@router.get("/counts", response_model=CountsAnswer, responses=responses(400, 401, 422))
+def get_counts(
+    _principal: Viewer,
+    server: ServerDep,
+    equipment: EquipmentQuery,
+    start: StartQuery = None,
+    end: EndQuery = None,
+    per: Annotated[
+        Per,
+        Query(
+            description="bucket: hour (period at most 62 days), shift (366), day (731) or week (1830), "
+            "in the plant's time"
+        ),
+    ] = "hour",
+) -> CountsAnswer:
+    """Good, scrap and rework units of one piece of equipment per bucket over a period."""
+    with answering(), server.telemetry() as store:
+        return service.counts(store, server.plant(), equipment, start, end, per)

@@ -1,7 +1,85 @@
-"""API routes: users."""
+"""API routes: users (admins only): list, add, remove, change role, set password."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from smartfactory.api.auth.deps import require_api, server_of
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.context import Server
+from smartfactory.api.i18n import gettext as _
+from smartfactory.api.problems import ApiProblem, FieldProblem, responses
+from smartfactory.api.services import users as service
+from smartfactory.api.services.users import NewUser, PasswordChange, RoleChange, UserInfo
+from smartfactory.model.errors import UserError
 
 router = APIRouter(tags=["users"])
+
+Admin = Annotated[Principal, Depends(require_api(Role.admin))]
+Username = Annotated[str, Path(description="the user's name", max_length=200)]
+
+
+def get_server(request: Request) -> Server:
+    """The server of the app (a dependency)."""
+    return server_of(request)
+
+
+ServerDep = Annotated[Server, Depends(get_server)]
+
+
+@router.get("/users", response_model=list[UserInfo], responses=responses(401, 403))
+def list_users(_principal: Admin, server: ServerDep) -> list[UserInfo]:
+    """Every user, by name."""
+    return service.list_users(server)
+
+
+@router.post("/users", status_code=201, response_model=UserInfo, responses=responses(401, 403, 409, 422))
+def add_user(new: NewUser, _principal: Admin, server: ServerDep) -> UserInfo:
+    """Add a user."""
+    try:
+        return service.add_user(server, new)
+    except service.UserExists as exc:
+        raise _problem(409, _("User exists"), exc) from None
+
+
+@router.delete("/users/{username}", status_code=204, responses=responses(401, 403, 404, 409))
+def remove_user(username: Username, _principal: Admin, server: ServerDep) -> Response:
+    """Remove a user with their sessions and API tokens (never the only admin)."""
+    try:
+        service.remove_user(server, username)
+    except service.UnknownUser as exc:
+        raise _problem(404, _("No such user"), exc) from None
+    except service.LastAdmin as exc:
+        raise _problem(409, _("The only admin"), exc) from None
+    return Response(status_code=204)
+
+
+@router.put("/users/{username}/role", response_model=UserInfo, responses=responses(401, 403, 404, 409, 422))
+def set_role(username: Username, change: RoleChange, _principal: Admin, server: ServerDep) -> UserInfo:
+    """Give a user another role (never demote the only admin); it applies to their next request."""
+    try:
+        return service.set_role(server, username, change.role)
+    except service.UnknownUser as exc:
+        raise _problem(404, _("No such user"), exc) from None
+    except service.LastAdmin as exc:
+        raise _problem(409, _("The only admin"), exc) from None
+
+
+@router.put("/users/{username}/password", status_code=204, responses=responses(401, 403, 404, 422))
+def set_password(
+    username: Username, change: PasswordChange, _principal: Admin, server: ServerDep
+) -> Response:
+    """Set a user's password; it signs them out of every browser (API tokens stay valid)."""
+    try:
+        service.set_password(server, username, change.password)
+    except service.UnknownUser as exc:
+        raise _problem(404, _("No such user"), exc) from None
+    return Response(status_code=204)
+
+
+def _problem(status: int, title: str, exc: UserError) -> ApiProblem:
+    errors = [FieldProblem(field=f"{p.source}.{p.location}", message=p.message) for p in exc.problems]
+    return ApiProblem(status, title, exc.summary, errors)

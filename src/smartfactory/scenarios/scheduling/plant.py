@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from smartfactory.model.calendar import build_timelines, local_epoch
 from smartfactory.model.errors import UserError
-from smartfactory.model.plant import Plant
+from smartfactory.model.plant import Order, Plant
 from smartfactory.scenarios.scheduling.problem import Downtime, Job, SchedulingProblem, Step, Window
 
 MIN_HORIZON_DAYS = 14
@@ -26,12 +26,24 @@ def to_local(moment_utc: datetime, plant: Plant) -> datetime:
     return moment_utc.replace(tzinfo=UTC).astimezone(ZoneInfo(plant.plant.timezone)).replace(tzinfo=None)
 
 
-def open_jobs(plant: Plant, done: Mapping[tuple[str, str], int] | None = None) -> list[Job]:
-    """The plant's orders with what is left of them; ``done[(order, work_cell)]`` = units processed."""
+def open_jobs(
+    plant: Plant,
+    done: Mapping[tuple[str, str], int] | None = None,
+    *,
+    lost: Mapping[tuple[str, str], int] | None = None,
+    orders: Iterable[Order] | None = None,
+) -> list[Job]:
+    """The orders (default: the plant file's) with what is left of them.
+
+    ``done[(order, work_cell)]`` = units processed at the cell, ``lost[(order, work_cell)]`` =
+    units that left the flow there (scrap, rework): those never reach the later steps, so an
+    order whose units all passed or left the line is finished even when it is short.
+    """
     done = done or {}
+    lost = lost or {}
     cells = {c.id for c in plant.work_cells}
     jobs = []
-    for order in plant.orders:
+    for order in plant.orders if orders is None else orders:
         try:
             routing = plant.routing_for(order.product)
         except KeyError:
@@ -40,14 +52,18 @@ def open_jobs(plant: Plant, done: Mapping[tuple[str, str], int] | None = None) -
             ) from None
         steps: list[Step] = []
         # a unit counted downstream has passed every step before it, even where that machine
-        # reports nothing (not networked): a step has done at least what any later step has
+        # reports nothing (not networked): a step has done at least what the next one has, plus
+        # what it lost itself
         passed = 0
         through: list[int] = []
         for step in reversed(routing.steps):
-            passed = max(passed, done.get((order.id, step.work_cell), 0))
+            key = (order.id, step.work_cell)
+            passed = max(done.get(key, 0), passed + lost.get(key, 0))
             through.append(passed)
+        gone = 0  # units lost at the steps before this one
         for step, units in zip(routing.steps, reversed(through), strict=True):
-            left = order.quantity - min(order.quantity, units)
+            left = order.quantity - min(order.quantity, units + gone)
+            gone += lost.get((order.id, step.work_cell), 0)
             if left <= 0:
                 continue
             machines = (
@@ -94,9 +110,12 @@ def plant_problem(
     downtimes: Iterable[Downtime] = (),
     initial_product: Mapping[str, str] | None = None,
     horizon_days: float | None = None,
+    lost: Mapping[tuple[str, str], int] | None = None,
+    orders: Iterable[Order] | None = None,
 ) -> SchedulingProblem:
-    """The open orders of ``plant`` at ``now`` (naive UTC) as one scheduling problem."""
-    jobs = open_jobs(plant, done)
+    """The open orders of ``plant`` at ``now`` (naive UTC) as one scheduling problem (``orders``:
+    the order book, default the plant file's; ``done`` and ``lost`` as for ``open_jobs``)."""
+    jobs = open_jobs(plant, done, lost=lost, orders=orders)
     if not jobs:
         raise UserError(
             f"plant {plant.plant.id}: no open orders at {now:%Y-%m-%d %H:%M} UTC; nothing to schedule"

@@ -21,9 +21,20 @@ def data_end(store: TelemetryStore) -> datetime | None:
 
 def units_done(store: TelemetryStore, plant: Plant, now: datetime) -> dict[tuple[str, str], int]:
     """Units each order has been through at each work cell before ``now`` (good, scrap or rework)."""
+    return _units_per_cell(store, plant, now, "good + scrap + rework")
+
+
+def units_lost(store: TelemetryStore, plant: Plant, now: datetime) -> dict[tuple[str, str], int]:
+    """Units of each order that left the flow at each work cell before ``now`` (scrap, rework)."""
+    return _units_per_cell(store, plant, now, "scrap + rework")
+
+
+def _units_per_cell(
+    store: TelemetryStore, plant: Plant, now: datetime, units: str
+) -> dict[tuple[str, str], int]:
     cell_of = {e.id: str(e.parent) for e in plant.equipment}
     table = store.query(
-        "SELECT equipment, order_id, sum(good + scrap + rework)::BIGINT AS units FROM counts "
+        f"SELECT equipment, order_id, sum({units})::BIGINT AS units FROM counts "
         "WHERE ts < $now AND order_id IS NOT NULL GROUP BY ALL",
         {"now": now},
     ).to_pylist()

@@ -9,16 +9,18 @@ from pathlib import Path
 from typing import ClassVar
 
 from smartfactory.model.errors import UserError
-from smartfactory.model.plant import Plant
+from smartfactory.model.plant import Order, Plant
 from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard, Text
 from smartfactory.scenarios.scheduling.benchmark import benchmark as run_benchmark
 from smartfactory.scenarios.scheduling.flexible import solve_flexible
+from smartfactory.scenarios.scheduling.orders import RecordedOrder, order_book, recorded_orders
 from smartfactory.scenarios.scheduling.plant import plant_problem, to_utc
 from smartfactory.scenarios.scheduling.plant_store import (
     data_end,
     set_up_for,
     stored_downtimes,
     units_done,
+    units_lost,
     write_schedule,
 )
 from smartfactory.scenarios.scheduling.problem import Downtime, Schedule, SchedulingProblem
@@ -78,17 +80,20 @@ class SchedulingScenario(Scenario):
         """Schedule the plant's open orders as of ``now`` (default: the end of the stored data)
         and write the plan to the store's ``schedules`` table."""
         store_folder = Path(store_folder)
-        plant = _stored_plant(store_folder)
+        plant, recorded = _stored_plant(store_folder)
         if not (store_folder / TELEMETRY_FILE).exists():
             raise UserError(
                 f"no telemetry store in {store_folder}; run `smartfactory simulate` or `ingest` first"
             )
         with TelemetryStore.open(store_folder, mode="write") as store:
-            start = now or data_end(store) or _first_release(plant)
+            start = now or data_end(store) or _first_release(plant, order_book(plant, recorded))
+            orders = order_book(plant, recorded, start)
             problem = plant_problem(
                 plant,
                 start,
+                orders=orders,
                 done=units_done(store, plant, start),
+                lost=units_lost(store, plant, start),
                 downtimes=stored_downtimes(store, plant, start),
                 initial_product=set_up_for(store, start),
             )
@@ -127,7 +132,8 @@ def schedule_metrics(schedule: Schedule) -> dict[str, float]:
     return metrics
 
 
-def _stored_plant(store_folder: Path) -> Plant:
+def _stored_plant(store_folder: Path) -> tuple[Plant, list[RecordedOrder]]:
+    """The plant in the folder's registry and the orders its twin runs recorded."""
     path = store_folder / REGISTRY_FILE
     if not path.exists():
         raise UserError(
@@ -136,15 +142,16 @@ def _stored_plant(store_folder: Path) -> Plant:
     registry = Registry.open(path)
     try:
         plant = registry.get_plant()
+        recorded = recorded_orders(registry, plant.plant.id) if plant is not None else []
     finally:
         registry.close()
     if plant is None:
         raise UserError(f"the registry {path} holds no plant; the scheduler needs its routings and orders")
-    return plant
+    return plant, recorded
 
 
-def _first_release(plant: Plant) -> datetime:
-    moments = [o.release or o.due for o in plant.orders]
+def _first_release(plant: Plant, orders: list[Order]) -> datetime:
+    moments = [o.release or o.due for o in orders]
     if not moments:
         raise UserError(f"plant {plant.plant.id} has no orders to schedule")
-    return to_utc(min(moments), plant)
+    return min(to_utc(m, plant) for m in moments)

@@ -1,7 +1,43 @@
-"""Page: assessment."""
+"""Page: the assessment — level and ladder, CMMM grade and radar, criteria with evidence, gaps, roadmap."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from smartfactory.api.auth.deps import require_page, server_of
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.i18n import gettext as _
+from smartfactory.api.services import assessment as service
+from smartfactory.web.charts import radar_option
+from smartfactory.web.templating import render
 
 router = APIRouter()
+
+Budget = Annotated[int | None, Query(ge=0, le=service.MAX_BUDGET)]
+
+
+@router.get("/assessment")
+def assessment_page(
+    request: Request,
+    _principal: Annotated[Principal, Depends(require_page(Role.viewer))],
+    budget: Budget = None,
+) -> Response:
+    """The plant's assessment with live evidence, and the roadmap for a budget."""
+    view = service.page(server_of(request), budget)
+    radar = radar_option(view.radar.indicators, view.radar.series)
+    return render(request, "assessment.html", title=_("Assessment"), view=view, radar=radar)  # type: ignore[no-any-return]
+
+
+@router.get("/assessment/roadmap")
+def roadmap_fragment(
+    request: Request,
+    _principal: Annotated[Principal, Depends(require_page(Role.viewer))],
+    budget: Annotated[int, Query(ge=0, le=service.MAX_BUDGET)],
+) -> Response:
+    """The roadmap re-planned for the budget slider's value (an HTMX fragment)."""
+    roadmap = service.roadmap_only(server_of(request), budget)
+    return render(request, "assessment_roadmap.html", roadmap=roadmap)  # type: ignore[no-any-return]

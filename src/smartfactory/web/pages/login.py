@@ -23,7 +23,9 @@ def safe_next(target: str | None) -> str:
     if not target:
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # browsers read a backslash as a slash, so "/\\evil.example" would leave the site
+    unsafe = "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target)
+    if unsafe or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
     return target
 
@@ -69,15 +71,17 @@ def login(
             error=_("Wrong user name or password."), username=username,
         )  # fmt: skip
     limiter.succeeded(username)
-    token, _csrf = start_session(server.registry, user.username, address, server.settings.session_hours)
+    # the app's settings, not the shared server's: tests run several apps over one server
+    settings = request.app.state.settings
+    token, _csrf = start_session(server.registry, user.username, address, settings.session_hours)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(server.settings.session_hours * 3600),
+        max_age=int(settings.session_hours * 3600),
         httponly=True,
         samesite="lax",
-        secure=server.settings.secure_cookies or request.url.scheme == "https",
+        secure=settings.secure_cookies or request.url.scheme == "https",
         path="/",
     )
     return response

@@ -1,7 +1,164 @@
-"""Page: scenarios."""
+"""Page: the scenario library, its runs, the latest schedule as a Gantt chart, and Run buttons."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from smartfactory.api.auth.deps import require_page, server_of
+from smartfactory.api.auth.roles import Role
+from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.i18n import gettext as _
+from smartfactory.api.i18n import number
+from smartfactory.api.problems import ApiProblem
+from smartfactory.api.services import scenarios as service
+from smartfactory.api.services.scenarios import ScenarioInfo, ScheduleView, plant_local
+from smartfactory.model.errors import UserError
+from smartfactory.web.charts import gantt_option
+from smartfactory.web.templating import render
 
 router = APIRouter()
+
+Viewer = Annotated[Principal, Depends(require_page(Role.viewer))]
+Engineer = Annotated[Principal, Depends(require_page(Role.engineer))]
+
+PAGE = "/scenarios"
+RUNS_SHOWN = 30
+SETUP_COLOR = "#94a3b8"
+
+
+def status_label(status: str) -> str:
+    """A run status in the user's language."""
+    labels = {"running": _("Running"), "finished": _("Finished"), "failed": _("Failed")}
+    return labels.get(status, status)
+
+
+def status_badge(status: str) -> str:
+    """The badge class of a run status."""
+    return {"finished": "good", "failed": "bad"}.get(status, "unverified")
+
+
+def metric(value: float) -> str:
+    """A metric with as many decimals as its size needs, in the user's locale."""
+    size = abs(value)
+    return number(value, 0 if size >= 100 else 2 if size >= 1 else 3)
+
+
+def _common(request: Request, principal: Principal) -> dict[str, Any]:
+    """What the page and its rows both show with."""
+    return {
+        "tz": server_of(request).plant().plant.timezone,
+        "can_run": principal.role.allows(Role.engineer),
+        "status_label": status_label,
+        "status_badge": status_badge,
+        "metric": metric,
+    }
+
+
+def schedule_chart(view: ScheduleView) -> dict[str, Any]:
+    """The schedule as an ECharts Gantt option: a row per machine, a colour per order, grey
+    changeovers; times in the plant's wall clock."""
+    tz = view.timezone
+    bars = []
+    for row in view.rows:
+        start, end = plant_local(row.start, tz), plant_local(row.end, tz)
+        if row.kind == "setup":
+            label = _("Changeover to {product} for {order} ({operation})").format(
+                product=row.product, order=row.order, operation=row.operation
+            )
+            kind = "setup"
+        else:
+            label = _("{order}: {operation} of {product}").format(
+                order=row.order, operation=row.operation, product=row.product
+            )
+            kind = row.order
+        bars.append({"row": row.machine, "start": start, "end": end, "kind": kind, "label": label})
+    return gantt_option(
+        view.machines,
+        bars,
+        kinds={"setup": _("Changeover")},
+        colors={"setup": SETUP_COLOR},
+    )
+
+
+def _row(request: Request, principal: Principal, info: ScenarioInfo, error: str | None = None) -> Response:
+    return render(  # type: ignore[no-any-return]
+        request,
+        "scenario_row.html",
+        s=info,
+        error=error,
+        **_common(request, principal),
+    )
+
+
+def _info(request: Request, name: str) -> ScenarioInfo:
+    try:
+        return service.scenario(server_of(request), name)
+    except service.UnknownScenario:
+        raise ApiProblem(
+            404,
+            _("No such scenario"),
+            _("There is no scenario {name}; scenarios: {names}.").format(
+                name=name, names=", ".join(service.names())
+            ),
+        ) from None
+
+
+@router.get(PAGE)
+def scenarios_page(request: Request, principal: Viewer) -> Response:
+    """The library with a Run button per scenario (engineers), the runs and the latest schedule."""
+    return _page(request, principal)
+
+
+def _page(request: Request, principal: Principal, problem: str | None = None, status: int = 200) -> Response:
+    server = server_of(request)
+    schedule = service.latest_schedule(server)
+    return render(  # type: ignore[no-any-return]
+        request,
+        "scenarios.html",
+        status_code=status,
+        title=_("Scenarios"),
+        problem=problem,
+        library=service.library(server),
+        runs=service.runs(server, limit=RUNS_SHOWN),
+        schedule=schedule,
+        chart=schedule_chart(schedule) if schedule is not None and schedule.rows else None,
+        official={key: text.text() for key, text in service.official_names().items()},
+        **_common(request, principal),
+    )
+
+
+@router.get(PAGE + "/rows/{name}")
+def scenario_row(name: str, request: Request, principal: Viewer) -> Response:
+    """One row of the library (HTMX polls it while the scenario runs)."""
+    info = _info(request, name)
+    response = _row(request, principal, info)
+    if not info.active and request.headers.get("HX-Request"):
+        # the run is over: reload the page so the runs and the schedule show its results
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+@router.post(PAGE + "/{name}/run")
+def run_scenario(name: str, request: Request, principal: Engineer) -> Response:
+    """Start a run (engineer): the row comes back polling its status (HTMX), or the page reloads."""
+    error, status = None, 200
+    try:
+        service.start_run(server_of(request), name)
+    except service.UnknownScenario:
+        _info(request, name)  # the 404 page
+        raise
+    except service.RunInProgress:
+        error, status = _("This scenario is already running; wait for it to end."), 409
+    except UserError as exc:
+        error, status = str(exc), 400
+    if not request.headers.get("HX-Request"):
+        # without JavaScript: back to the page (303, so a reload does not post again)
+        return (
+            RedirectResponse(PAGE, status_code=303)
+            if error is None
+            else _page(request, principal, error, status)
+        )
+    return _row(request, principal, _info(request, name), error)

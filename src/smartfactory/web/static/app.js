@@ -5,6 +5,29 @@
   "use strict";
   const charts = new Map();
 
+  // Code cannot travel in the JSON (the CSP forbids eval), so a series names its renderer.
+  const renderers = {
+    // a Gantt bar: value = [row index, start, end]; a rectangle filling most of the row's band
+    gantt: function (params, api) {
+      const from = api.coord([api.value(1), api.value(0)]);
+      const to = api.coord([api.value(2), api.value(0)]);
+      const height = api.size([0, 1])[1] * 0.7;
+      const box = params.coordSys;
+      const shape = echarts.graphic.clipRectByRect(
+        { x: from[0], y: from[1] - height / 2, width: Math.max(to[0] - from[0], 1), height: height },
+        { x: box.x, y: box.y, width: box.width, height: box.height }
+      );
+      return shape && { type: "rect", transition: ["shape"], shape: shape, style: api.style() };
+    },
+  };
+
+  function resolve(option) {
+    [].concat(option.series || []).forEach(function (series) {
+      if (typeof series.renderItem === "string") series.renderItem = renderers[series.renderItem];
+    });
+    return option;
+  }
+
   function draw(root) {
     if (typeof echarts === "undefined") return;
     root.querySelectorAll("[data-chart]").forEach(function (el) {
@@ -15,8 +38,13 @@
       const old = echarts.getInstanceByDom(el);
       if (old) old.dispose();
       const chart = echarts.init(el, null, { renderer: "canvas" });
-      chart.setOption(option);
+      chart.setOption(resolve(option));
       charts.set(el, chart);
+      if (el.dataset.chartGroup) {
+        // charts of one group (an equipment's signals and states) zoom together
+        chart.group = el.dataset.chartGroup;
+        echarts.connect(el.dataset.chartGroup);
+      }
       if (el.dataset.zoomUrl) {
         // a zoom asks the server for that period again, downsampled to the chart's width
         chart.on("datazoom", debounce(function () { zoomed(el, chart); }, 350));
@@ -29,12 +57,30 @@
     const axis = chart.getModel().getComponent("xAxis", 0).axis;
     const extent = axis.scale.getExtent();
     const url = new URL(el.dataset.zoomUrl, window.location.origin);
-    url.searchParams.set("start", new Date(extent[0]).toISOString());
-    url.searchParams.set("end", new Date(extent[1]).toISOString());
-    url.searchParams.set("points", String(Math.max(100, Math.floor(el.clientWidth))));
+    url.searchParams.set("start", wallClock(extent[0]));
+    url.searchParams.set("end", wallClock(extent[1]));
+    url.searchParams.set("points", String(Math.min(5000, Math.max(100, Math.floor(el.clientWidth)))));
+    // only the newest request's answer is drawn, however the answers arrive
+    const asked = (el._zoomAsked || 0) + 1;
+    el._zoomAsked = asked;
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data && data.series) chart.setOption({ series: data.series }); });
+      .then(function (data) {
+        if (data && data.series && el._zoomAsked === asked && !chart.isDisposed()) {
+          chart.setOption(resolve({ series: data.series }));
+        }
+      })
+      .catch(function () { /* keep what is drawn */ });
+  }
+
+  // Chart times are the plant's wall clock written as UTC (web/charts.py, useUTC); a zoom sends
+  // that wall clock back as ISO text without an offset, which the API reads as plant time.
+  function wallClock(ms) {
+    const d = new Date(ms);
+    const pad = function (n, width) { return String(n).padStart(width || 2, "0"); };
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + "T" +
+      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + "." +
+      pad(d.getUTCMilliseconds(), 3);
   }
 
   function debounce(fn, ms) {
