@@ -68,3 +68,50 @@ _DESCRIPTIONS = {
     429: "too many attempts (problem details)",
     503: "the store is busy or unavailable (problem details)",
 }
+
+
+def problems_in_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with every error response as it is sent: problem details.
+
+    FastAPI documents its own 422 as ``application/json`` ``HTTPValidationError`` and puts a
+    ``responses=`` model under ``application/json``; the app answers every error, 422 included,
+    as ``application/problem+json`` with ``ProblemDetails``, so the document says so (and
+    clients and schemathesis check the bodies against it).
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in (
+        ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items()
+    ):
+        components.setdefault(name, definition)
+    components.setdefault(
+        "ProblemDetails",
+        {
+            k: v
+            for k, v in ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}").items()
+            if k != "$defs"
+        },
+    )
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            responses_ = operation.setdefault("responses", {})
+            for status, response in responses_.items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = dict(problem)
+                    if int(status) == 422:
+                        response["description"] = _DESCRIPTIONS[422]
+            if operation.get("requestBody") is not None:
+                # a body that cannot be read (not UTF-8, not JSON) is answered 422 too
+                responses_.setdefault("422", {"description": _DESCRIPTIONS[422], "content": dict(problem)})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if not _referenced(schema, f"#/components/schemas/{unused}"):
+            components.pop(unused, None)
+    return schema
+
+
+def _referenced(schema: dict[str, Any], ref: str) -> bool:
+    import json
+
+    return f'"{ref}"' in json.dumps(schema.get("paths", {}))

@@ -61,6 +61,7 @@ _URL_HELP = "use a file path, sqlite:///path/to/registry.db or postgresql+psycop
 _MIGRATION_LOCK_KEY = 0x5F_5245_4749_5354
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _INT64 = (-(2**63), 2**63 - 1)
+_BUSY_TIMEOUT_MS = 15_000
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -519,14 +520,25 @@ def _create_engine(url: URL) -> Engine:
 def _make_sqlite_transactional(engine: Engine) -> None:
     # sqlite3's legacy mode neither enforces foreign keys nor wraps DDL in the transaction,
     # so a failed migration or save could be left half-done; SQLAlchemy's documented recipe
+    # A served registry has many threads: a transaction that read first and then writes cannot
+    # wait for another writer (SQLite answers "database is locked" at once to avoid a deadlock),
+    # so transactions take the write lock when they begin, and wait up to the busy timeout for
+    # it; WAL lets the reads outside transactions (session look-ups) go on beside a writer.
+    file_backed = not _in_memory(engine.url)
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        if file_backed:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # a read outside a transaction: one statement, one snapshot
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _upgrade(connection: Connection) -> None:

@@ -12,8 +12,10 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import smartfactory
@@ -23,7 +25,7 @@ from smartfactory.api.auth.roles import Role, role_label
 from smartfactory.api.auth.sessions import Principal
 from smartfactory.api.context import Server, ServerSettings
 from smartfactory.api.i18n import gettext as _
-from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, FieldProblem
+from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, FieldProblem, problems_in_schema
 from smartfactory.api.routes import PREFIX, api_router
 from smartfactory.api.services.scenarios import wait_for_runs
 from smartfactory.api.validation import field_problems
@@ -65,6 +67,17 @@ def create_app(settings: ServerSettings, server: Server | None = None) -> FastAP
     app.include_router(api_router())
     app.include_router(page_router())
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    def schema() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems_in_schema(
+                get_openapi(
+                    title=app.title, version=app.version, description=app.description, routes=app.routes
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = schema  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(_principal: Annotated[Principal, Depends(require_api(Role.viewer))]) -> JSONResponse:
@@ -166,6 +179,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             request, 422, problem.title, "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
         )
 
+    @app.exception_handler(OperationalError)
+    async def registry_busy(request: Request, exc: OperationalError) -> Response:
+        # the registry held past its busy timeout by another process: a retry can succeed
+        if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
+            raise exc
+        problem = ApiProblem(503, _("The store is busy"), _("The registry is busy; try again in a moment."))
+        headers = {"Retry-After": "2"}
+        if _is_api(request):
+            return _problem(request, problem, headers=headers)
+        return _error_page(request, 503, problem.title, problem.detail)
+
     @app.exception_handler(StoreLockedError)
     async def locked(request: Request, exc: StoreLockedError) -> Response:
         problem = ApiProblem(503, _("The store is busy"), str(exc))
@@ -190,6 +214,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         title = {404: _("Not found"), 405: _("Method not allowed")}.get(exc.status_code, _("Request failed"))
         detail = exc.detail if isinstance(exc.detail, str) else None
         headers: dict[str, Any] = dict(exc.headers or {})
+        if exc.status_code == 400 and (detail or "").startswith("There was an error parsing the body"):
+            # FastAPI's answer to a body it cannot decode (not UTF-8, say): the same 422 as bad JSON
+            unreadable = _("The body is not valid JSON.")
+            problem = ApiProblem(
+                422, _("Invalid request"), unreadable, [FieldProblem(field="body", message=unreadable)]
+            )
+            if _is_api(request):
+                return _problem(request, problem)
+            return _error_page(request, 422, problem.title, unreadable)
         if _is_api(request) or request.url.path.startswith("/static"):
             return _problem(request, ApiProblem(exc.status_code, title, detail), headers=headers or None)
         return _error_page(request, exc.status_code, title, detail)

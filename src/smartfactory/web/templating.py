@@ -12,8 +12,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from smartfactory.api import i18n
-from smartfactory.api.auth.deps import CSRF_FIELD, principal_of
+from smartfactory.api.auth.deps import CSRF_FIELD, principal_of, server_of
 from smartfactory.api.auth.roles import role_label
+from smartfactory.model.errors import UserError
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -47,6 +48,9 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     """A page with the context every page has: who is signed in, the CSRF token, the language."""
     principal = principal_of(request)
     context.setdefault("title", "")
+    if "tz" not in context:
+        # times on every page are the plant's wall clock, as on the shop floor
+        context["tz"] = _plant_timezone(request)
     return templates.TemplateResponse(
         request,
         name,
@@ -60,3 +64,10 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         },
         status_code=status_code,
     )
+
+
+def _plant_timezone(request: Request) -> str | None:
+    try:
+        return str(server_of(request).plant().plant.timezone)
+    except UserError:  # a store without a plant yet: times stay in UTC
+        return None

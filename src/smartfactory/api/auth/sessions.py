@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +33,15 @@ class Principal:
     def by_cookie(self) -> bool:
         """True for a browser session: unsafe requests must then carry the CSRF token."""
         return self.session_id is not None
+
+
+@contextmanager
+def _reading(registry: Registry) -> Iterator[Session]:
+    """A session for one look-up outside a transaction: every request makes one, and on
+    SQLite it must not queue behind writers for the write lock that transactions take."""
+    connection = registry.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with connection, Session(connection) as session:
+        yield session
 
 
 def _digest(token: str) -> str:
@@ -61,7 +72,7 @@ def start_session(registry: Registry, username: str, address: str | None, hours:
 def session_principal(registry: Registry, token: str) -> Principal | None:
     """The principal of a live session cookie, or None."""
     now = datetime.now(UTC)
-    with Session(registry.engine) as session:
+    with _reading(registry) as session:
         found = session.execute(
             select(WebSessionRow, UserRow)
             .join(UserRow, UserRow.username == WebSessionRow.username)
@@ -105,7 +116,7 @@ def issue_token(registry: Registry, username: str, name: str, days: float | None
 def token_principal(registry: Registry, token: str) -> Principal | None:
     """The principal of a live API token, or None."""
     now = datetime.now(UTC)
-    with Session(registry.engine) as session:
+    with _reading(registry) as session:
         found = session.execute(
             select(ApiTokenRow, UserRow)
             .join(UserRow, UserRow.username == ApiTokenRow.username)
