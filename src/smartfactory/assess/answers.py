@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from smartfactory.assess.framework import Library, shipped
 from smartfactory.assess.schema import (
@@ -170,6 +170,17 @@ class Frameworks:
         """Criteria of one level the factory answers."""
         return [c for c in self.gradient.at_level(level) if _asked(c)]  # type: ignore[arg-type]
 
+    def name_of(self, kind: Literal["metric", "level", "stage", "dimension"], id_: str, lang: str) -> str:
+        """The name in ``lang`` of a metric or countable, level, scenario stage or dimension (else the id)."""
+        items: Sequence[Any] = {
+            "metric": [*self.metrics.metrics, *self.metrics.countables],
+            "level": self.gradient.levels,
+            "stage": self.scenarios.stages,
+            "dimension": self.scenarios.dimensions,
+        }[kind]
+        found = next((item for item in items if item.id == id_), None)
+        return str(found.name.get(lang)) if found is not None else id_
+
 
 def _asked(criterion: Criterion) -> bool:
     return isinstance(criterion, GateCriterion | RelativeBenchmarkCriterion | JudgementCriterion)
@@ -288,6 +299,11 @@ _WORDS: dict[str, dict[str, str]] = {
 
 def _w(key: str, lang: str) -> str:
     return _WORDS[key]["zh" if lang.startswith("zh") else "en"]
+
+
+def _t(lang: str, en: str, zh: str) -> str:
+    """``zh`` for a Chinese ``lang``, else ``en`` (the checker's messages in the reader's language)."""
+    return zh if lang.startswith("zh") else en
 
 
 def _q(text: str) -> str:
@@ -469,11 +485,12 @@ def load_answers(
     *,
     allow_missing: bool = False,
     library: Library | None = None,
+    lang: str = "en",
 ) -> Answers:
     """Read and check an answers file for ``framework``; an AnswersFileError lists every problem."""
     path = Path(path)
     return parse_answers(
-        read_answers_text(path), str(path), framework, allow_missing=allow_missing, library=library
+        read_answers_text(path), str(path), framework, allow_missing=allow_missing, library=library, lang=lang
     )
 
 
@@ -506,8 +523,13 @@ def parse_answers(
     *,
     allow_missing: bool = False,
     library: Library | None = None,
+    lang: str = "en",
 ) -> Answers:
-    """Check answers text (``source`` names it in messages) against a ladder and its frameworks."""
+    """Check answers text (``source`` names it in messages) against a ladder and its frameworks.
+
+    ``lang`` ("en" or "zh") is the language of the problems reported; ids, keys and values
+    quoted from the file stay as written.
+    """
     if isinstance(framework, Frameworks):
         fw = framework
     else:
@@ -521,18 +543,25 @@ def parse_answers(
         line = mark.line + 1 if mark is not None else None
         what = " ".join(str(exc.problem or exc.context or "syntax error").split())
         raise AnswersFileError(
-            f"answers file {source} is not valid YAML", [Problem(source, "", f"YAML syntax: {what}", line)]
+            _t(lang, f"answers file {source} is not valid YAML", f"答卷文件 {source} 不是有效的 YAML"),
+            [Problem(source, "", _t(lang, f"YAML syntax: {what}", f"YAML 语法错误：{what}"), line)],
         ) from None
     except YAMLError as exc:
+        what = " ".join(str(exc).split())
         raise AnswersFileError(
-            f"answers file {source} is not valid YAML",
-            [Problem(source, "", f"YAML syntax: {' '.join(str(exc).split())}")],
+            _t(lang, f"answers file {source} is not valid YAML", f"答卷文件 {source} 不是有效的 YAML"),
+            [Problem(source, "", _t(lang, f"YAML syntax: {what}", f"YAML 语法错误：{what}"))],
         ) from None
-    checker = _Checker(source, fw, allow_missing)
+    checker = _Checker(source, fw, allow_missing, lang)
     answers = checker.check(data)
     if checker.problems:
         raise AnswersFileError(
-            f"answers file {source} cannot be scored for {fw.gradient.id}", checker.problems
+            _t(
+                lang,
+                f"answers file {source} cannot be scored for {fw.gradient.id}",
+                f"答卷文件 {source} 无法按 {fw.gradient.id} 评分",
+            ),
+            checker.problems,
         )
     return answers
 
@@ -587,37 +616,61 @@ def _number(value: Any) -> float | None:
 class _Checker:
     """Walks the parsed YAML against the frameworks and collects every problem."""
 
-    def __init__(self, source: str, fw: Frameworks, allow_missing: bool) -> None:
+    def __init__(self, source: str, fw: Frameworks, allow_missing: bool, lang: str = "en") -> None:
         self.source = source
         self.fw = fw
         self.allow_missing = allow_missing
+        self.lang = lang
         self.problems: list[Problem] = []
         self.missing: list[str] = []
 
+    def t(self, en: str, zh: str) -> str:
+        """A message in the checker's language."""
+        return _t(self.lang, en, zh)
+
     def problem(self, where: str, message: str, line: int | None) -> None:
         self.problems.append(Problem(self.source, where, message, line))
+
+    def not_allowed(self, where: str, raw: Any, allowed: str, line: int | None) -> None:
+        """A value outside what the question accepts."""
+        self.problem(
+            where,
+            self.t(f"{raw!r} is not allowed; allowed: {allowed}", f"不允许 {raw!r}；可填：{allowed}"),
+            line,
+        )
+
+    def unknown_field(self, where: str, key: Any, allowed: Sequence[str], line: int | None) -> None:
+        """A key the file may not hold here."""
+        keys = ", ".join(allowed)
+        self.problem(
+            where, self.t(f"unknown field '{key}'; allowed: {keys}", f"未知字段 '{key}'；可用：{keys}"), line
+        )
 
     def lack(self, where: str, allowed: str, line: int | None) -> None:
         """A missing answer: a problem, or noted as scored 0 with ``allow_missing``."""
         self.missing.append(where)
         if not self.allow_missing:
-            self.problem(where, f"missing answer; allowed: {allowed}", line)
+            self.problem(
+                where, self.t(f"missing answer; allowed: {allowed}", f"缺少答案；可填：{allowed}"), line
+            )
 
     def check(self, data: Any) -> Answers:
         g = self.fw.gradient
         if not isinstance(data, Mapping):
             self.problem(
                 "",
-                "the file must be a YAML mapping with schema, framework, criteria, metrics, "
-                "scenarios_built and cmmm_requirements; write one with `smartfactory assess template`",
+                self.t(
+                    "the file must be a YAML mapping with schema, framework, criteria, metrics, "
+                    "scenarios_built and cmmm_requirements; write one with `smartfactory assess template`",
+                    "文件须为 YAML 映射，含 schema、framework、criteria、metrics、scenarios_built 和 "
+                    "cmmm_requirements；可用 `smartfactory assess template` 生成",
+                ),
                 _line(data) if data is not None else 1,
             )
             data = {}
         for key in data:
             if key not in _TOP_KEYS:
-                self.problem(
-                    str(key), f"unknown field '{key}'; allowed: {', '.join(_TOP_KEYS)}", _line(data, key)
-                )
+                self.unknown_field(str(key), key, _TOP_KEYS, _line(data, key))
         self._header(data)
         industry, industry_line = self._industry(data)
         criteria = self._criteria(data)
@@ -645,30 +698,46 @@ class _Checker:
 
     def _header(self, data: Mapping[str, Any]) -> None:
         g = self.fw.gradient
-        regenerate = f"write a new one with `smartfactory assess template --framework {g.id}`"
+        template = f"`smartfactory assess template --framework {g.id}`"
+        regenerate = self.t(f"write a new one with {template}", f"请用 {template} 重新生成")
         schema = data.get("schema")
         if schema is None:
             self.problem(
-                "schema", f"required field 'schema' is missing; write schema: {ANSWERS_SCHEMA}", _line(data)
+                "schema",
+                self.t(
+                    f"required field 'schema' is missing; write schema: {ANSWERS_SCHEMA}",
+                    f"缺少必填字段 'schema'；请写 schema: {ANSWERS_SCHEMA}",
+                ),
+                _line(data),
             )
         elif schema != ANSWERS_SCHEMA:
             self.problem(
                 "schema",
-                f"{schema!r} is not an answers file schema; allowed: {ANSWERS_SCHEMA}",
+                self.t(
+                    f"{schema!r} is not an answers file schema; allowed: {ANSWERS_SCHEMA}",
+                    f"{schema!r} 不是答卷文件的 schema；可填：{ANSWERS_SCHEMA}",
+                ),
                 _line(data, "schema"),
             )
         written_for = data.get("framework")
         if written_for is None:
             self.problem(
                 "framework",
-                f"required field 'framework' is missing; this assessment uses {g.id}",
+                self.t(
+                    f"required field 'framework' is missing; this assessment uses {g.id}",
+                    f"缺少必填字段 'framework'；本次评估使用 {g.id}",
+                ),
                 _line(data),
             )
         elif written_for != g.id:
             self.problem(
                 "framework",
-                f"the file was written for {written_for!r}, another framework or edition "
-                f"than {g.id}; answer the questions of {g.id}: {regenerate}",
+                self.t(
+                    f"the file was written for {written_for!r}, another framework or edition "
+                    f"than {g.id}; answer the questions of {g.id}: {regenerate}",
+                    f"该文件是为 {written_for!r} 编写的，与 {g.id} 的框架或版本不同；"
+                    f"请回答 {g.id} 的问题：{regenerate}",
+                ),
                 _line(data, "framework"),
             )
         for key, expected in (("cmmm", self.fw.cmmm.id), ("scenarios", self.fw.scenarios.id)):
@@ -676,20 +745,26 @@ class _Checker:
             if value is not None and value != expected:
                 self.problem(
                     key,
-                    f"the file was written for {value!r}; this assessment uses {expected}: {regenerate}",
+                    self.t(
+                        f"the file was written for {value!r}; this assessment uses {expected}: {regenerate}",
+                        f"该文件是为 {value!r} 编写的；本次评估使用 {expected}：{regenerate}",
+                    ),
                     _line(data, key),
                 )
         layers = data.get("layers")
         if layers is not None and written_for == g.id and list(layers or []) != list(g.layers):
             self.problem(
                 "layers",
-                f"the file lists layers {list(layers or [])}; {g.id} is built from "
-                f"{list(g.layers)}: {regenerate}",
+                self.t(
+                    f"the file lists layers {list(layers or [])}; {g.id} is built from "
+                    f"{list(g.layers)}: {regenerate}",
+                    f"文件列出的层级为 {list(layers or [])}；{g.id} 由 {list(g.layers)} 组成：{regenerate}",
+                ),
                 _line(data, "layers"),
             )
         lang = data.get("lang")
         if lang is not None and lang not in ("zh", "en"):
-            self.problem("lang", f"{lang!r} is not allowed; allowed: zh | en", _line(data, "lang"))
+            self.not_allowed("lang", lang, "zh | en", _line(data, "lang"))
 
     def _industry(self, data: Mapping[str, Any]) -> tuple[str | None, int | None]:
         value = data.get("industry")
@@ -697,7 +772,7 @@ class _Checker:
         if value is None:
             return None, line
         if value not in INDUSTRIES:
-            self.problem("industry", f"{value!r} is not allowed; allowed: {' | '.join(INDUSTRIES)}", line)
+            self.not_allowed("industry", value, " | ".join(INDUSTRIES), line)
             return None, line
         return str(value), line
 
@@ -706,13 +781,19 @@ class _Checker:
     def _section(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
         """A top-level mapping; None (and a problem) when it is missing or not a mapping."""
         if key not in data:
-            self.problem(key, f"required section '{key}' is missing", _line(data))
+            self.problem(
+                key, self.t(f"required section '{key}' is missing", f"缺少必填部分 '{key}'"), _line(data)
+            )
             return None
         value = data[key]
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            self.problem(key, f"'{key}' must be a mapping of groups to items", _line(data, key))
+            self.problem(
+                key,
+                self.t(f"'{key}' must be a mapping of groups to items", f"'{key}' 须为分组到条目的映射"),
+                _line(data, key),
+            )
             return None
         return value
 
@@ -720,11 +801,17 @@ class _Checker:
         self, section: Mapping[str, Any], allowed: Sequence[str], prefix: str, noun: str
     ) -> Iterator[tuple[str, Mapping[str, Any], str]]:
         """The known groups of a section (levels, stages, factors); an unknown one is a problem."""
+        noun_zh = {"level": "级别", "stage": "环节", "factor": "能力要素"}.get(noun, noun)
         for key in section:
             where = f"{prefix}.{key}"
             if key not in allowed:
+                known = ", ".join(allowed)
                 self.problem(
-                    where, f"unknown {noun} '{key}'; allowed: {', '.join(allowed)}", _line(section, key)
+                    where,
+                    self.t(
+                        f"unknown {noun} '{key}'; allowed: {known}", f"未知{noun_zh} '{key}'；可用：{known}"
+                    ),
+                    _line(section, key),
                 )
                 continue
             group = self._group(section, key, where)
@@ -736,7 +823,11 @@ class _Checker:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            self.problem(where, "must be a mapping of ids to answers", _line(parent, key))
+            self.problem(
+                where,
+                self.t("must be a mapping of ids to answers", "须为编号到答案的映射"),
+                _line(parent, key),
+            )
             return None
         return value
 
@@ -746,12 +837,12 @@ class _Checker:
         """Check an item mapping's keys; return its note and attachments."""
         for key in item:
             if key not in keys:
-                self.problem(
-                    f"{where}.{key}", f"unknown field '{key}'; allowed: {', '.join(keys)}", _line(item, key)
-                )
+                self.unknown_field(f"{where}.{key}", key, keys, _line(item, key))
         note = item.get("note")
         if note is not None and not isinstance(note, str | int | float):
-            self.problem(f"{where}.note", "a note is one text", _line(item, "note"))
+            self.problem(
+                f"{where}.note", self.t("a note is one text", "说明须为一段文字"), _line(item, "note")
+            )
             note = None
         attachments = item.get("attachments")
         files: tuple[str, ...] = ()
@@ -764,7 +855,10 @@ class _Checker:
         else:
             self.problem(
                 f"{where}.attachments",
-                'attachments are a list of file names or URLs, e.g. ["docs/size-2024.pdf"]',
+                self.t(
+                    'attachments are a list of file names or URLs, e.g. ["docs/size-2024.pdf"]',
+                    '附件须为文件名或网址的列表，例如 ["docs/size-2024.pdf"]',
+                ),
                 _line(item, "attachments"),
             )
         return (str(note) if note is not None and str(note).strip() else None), files
@@ -781,7 +875,10 @@ class _Checker:
         if isinstance(raw, list):
             self.problem(
                 where,
-                "an answer is one value, or a mapping with answer, note and attachments",
+                self.t(
+                    "an answer is one value, or a mapping with answer, note and attachments",
+                    "答案须为单个值，或含 answer、note 和 attachments 的映射",
+                ),
                 _line(group, key),
             )
             return None, _line(group, key), None, ()
@@ -804,25 +901,37 @@ class _Checker:
                 line = _line(group, cid)
                 criterion = by_id.get(str(cid))
                 if criterion is None:
-                    asked = ", ".join(c.id for c in self.fw.answered_criteria(level_key)) or "none"
+                    asked = ", ".join(c.id for c in self.fw.answered_criteria(level_key))
                     self.problem(
                         where,
-                        f"unknown criterion id '{cid}' in {g.id}; criteria to answer at {level_key}: {asked}",
+                        self.t(
+                            f"unknown criterion id '{cid}' in {g.id}; criteria to answer at {level_key}: "
+                            f"{asked or 'none'}",
+                            f"{g.id} 中没有条件编号 '{cid}'；{level_key} 级须作答的条件：{asked or '无'}",
+                        ),
                         line,
                     )
                     continue
                 if not _asked(criterion):
                     self.problem(
                         where,
-                        f"{cid} is a {criterion.type} criterion: it is judged from "
-                        f"{_judged_from(criterion)}, not answered here; remove it",
+                        self.t(
+                            f"{cid} is a {criterion.type} criterion: it is judged from "
+                            f"{_judged_from(criterion)}, not answered here; remove it",
+                            f"{cid} 是 {criterion.type} 类条件：由{_judged_from(criterion, 'zh')}判定，"
+                            "无需在此作答；请删除",
+                        ),
                         line,
                     )
                     continue
                 if criterion.level != level_key:
                     self.problem(
                         where,
-                        f"{cid} is a {criterion.level} criterion: move it under criteria.{criterion.level}",
+                        self.t(
+                            f"{cid} is a {criterion.level} criterion: "
+                            f"move it under criteria.{criterion.level}",
+                            f"{cid} 属于 {criterion.level} 级：请移到 criteria.{criterion.level} 下",
+                        ),
                         line,
                     )
                     continue
@@ -856,7 +965,7 @@ class _Checker:
         else:
             value = _yes_no(raw)
         if value is None:
-            self.problem(field_, f"{raw!r} is not allowed; allowed: {self._allowed_text(c)}", line)
+            self.not_allowed(field_, raw, self._allowed_text(c), line)
         return Answer(value, field_, line, note, files)
 
     # metrics ------------------------------------------------------------------------------
@@ -873,17 +982,26 @@ class _Checker:
             where = f"metrics.{key}"
             metric = asked.get(str(key))
             if metric is None:
+                known = ", ".join(asked)
                 why = (
-                    f"{key} follows from the scenarios built; remove it"
+                    self.t(
+                        f"{key} follows from the scenarios built; remove it",
+                        f"{key} 由已建成的场景得出；请删除",
+                    )
                     if key in DERIVED_METRICS
-                    else f"unknown metric '{key}'; metrics to declare: {', '.join(asked) or 'none'}"
+                    else self.t(
+                        f"unknown metric '{key}'; metrics to declare: {known or 'none'}",
+                        f"未知指标 '{key}'；须申报的指标：{known or '无'}",
+                    )
                 )
                 self.problem(where, why, _line(section, key))
                 continue
             raw, line, note, files = self._item(section, str(key), where)
             field_ = f"{where}.answer" if isinstance(section[key], Mapping) else where
-            allowed = (
-                f"a number from {metric.range[0]:g} to {metric.range[1]:g} ({metric.unit}), or {UNKNOWN}"
+            lo, hi = metric.range
+            allowed = self.t(
+                f"a number from {lo:g} to {hi:g} ({metric.unit}), or {UNKNOWN}",
+                f"{lo:g} 至 {hi:g} 的数值（{metric.unit}），或 {UNKNOWN}",
             )
             if raw is None:
                 self.lack(where, allowed, line)
@@ -891,12 +1009,12 @@ class _Checker:
                 continue
             value = _metric_value(raw, metric)
             if value is None:
-                self.problem(field_, f"{raw!r} is not allowed; allowed: {allowed}", line)
+                self.not_allowed(field_, raw, allowed, line)
             out[metric.id] = Answer(value, field_, line, note, files)
         for metric_id in asked:
             if metric_id not in out:
                 where = f"metrics.{metric_id}"
-                self.lack(where, "a number or unknown", _line(section))
+                self.lack(where, self.t("a number or unknown", "数值或 unknown"), _line(section))
                 out[metric_id] = Answer(None, where, _line(section))
         return out
 
@@ -919,19 +1037,30 @@ class _Checker:
                 if scenario is None:
                     known = ", ".join(s.id for s in sc.scenarios if s.stage == stage_key)
                     self.problem(
-                        where, f"unknown scenario '{sid}' in {sc.id}; scenarios of {stage_key}: {known}", line
+                        where,
+                        self.t(
+                            f"unknown scenario '{sid}' in {sc.id}; scenarios of {stage_key}: {known}",
+                            f"{sc.id} 中没有场景 '{sid}'；{stage_key} 环节的场景：{known}",
+                        ),
+                        line,
                     )
                     continue
                 if scenario.stage != stage_key:
                     self.problem(
                         where,
-                        f"{scenario.id} belongs to stage {scenario.stage}: move it under "
-                        f"scenarios_built.{scenario.stage}",
+                        self.t(
+                            f"{scenario.id} belongs to stage {scenario.stage}: move it under "
+                            f"scenarios_built.{scenario.stage}",
+                            f"{scenario.id} 属于 {scenario.stage} 环节："
+                            f"请移到 scenarios_built.{scenario.stage} 下",
+                        ),
                         line,
                     )
                     continue
                 if scenario.id in out:
-                    self.problem(where, f"{scenario.id} is answered twice", line)
+                    self.problem(
+                        where, self.t(f"{scenario.id} is answered twice", f"{scenario.id} 重复作答"), line
+                    )
                     continue
                 out[scenario.id] = self._scenario_answer(group, sid, where)
         for s in sc.scenarios:
@@ -952,7 +1081,12 @@ class _Checker:
             built = _yes_no(raw)
             if built is None:
                 self.problem(
-                    where, f"{raw!r} is not allowed; write built: yes | no and ai_used: yes | no", line
+                    where,
+                    self.t(
+                        f"{raw!r} is not allowed; write built: yes | no and ai_used: yes | no",
+                        f"不允许 {raw!r}；请写 built: yes | no 和 ai_used: yes | no",
+                    ),
+                    line,
                 )
             return ScenarioAnswer(built, False if built is not None else None, where, line)
         note, files = self._extras(raw, _SCENARIO_KEYS, where)
@@ -964,15 +1098,18 @@ class _Checker:
         if built_raw is None:
             self.lack(f"{where}.built", "yes | no", built_line)
         elif built is None:
-            self.problem(f"{where}.built", f"{built_raw!r} is not allowed; allowed: yes | no", built_line)
+            self.not_allowed(f"{where}.built", built_raw, "yes | no", built_line)
         if ai_raw is not None and ai is None:
-            self.problem(f"{where}.ai_used", f"{ai_raw!r} is not allowed; allowed: yes | no", ai_line)
+            self.not_allowed(f"{where}.ai_used", ai_raw, "yes | no", ai_line)
         if built is True and ai_raw is None:
             self.lack(f"{where}.ai_used", "yes | no", ai_line)
         if built is False and ai is True:
             self.problem(
                 f"{where}.ai_used",
-                "ai_used: yes needs built: yes; allowed with built: no: no or blank",
+                self.t(
+                    "ai_used: yes needs built: yes; allowed with built: no: no or blank",
+                    "ai_used: yes 须先 built: yes；built: no 时只可填 no 或留空",
+                ),
                 ai_line,
             )
         if built is False:
@@ -1001,15 +1138,22 @@ class _Checker:
                     known = ", ".join(s.id for s in cm.subdomains if factor_of[s.domain] == factor_key)
                     self.problem(
                         where_sub,
-                        f"unknown sub-domain '{sub_key}' in {cm.id}; sub-domains of {factor_key}: {known}",
+                        self.t(
+                            f"unknown sub-domain '{sub_key}' in {cm.id}; "
+                            f"sub-domains of {factor_key}: {known}",
+                            f"{cm.id} 中没有能力子域 '{sub_key}'；{factor_key} 的能力子域：{known}",
+                        ),
                         _line(group, sub_key),
                     )
                     continue
                 if factor_of[sub.domain] != factor_key:
+                    factor = factor_of[sub.domain]
                     self.problem(
                         where_sub,
-                        f"{sub.id} belongs to factor {factor_of[sub.domain]}: move it under "
-                        f"cmmm_requirements.{factor_of[sub.domain]}",
+                        self.t(
+                            f"{sub.id} belongs to factor {factor}: move it under cmmm_requirements.{factor}",
+                            f"{sub.id} 属于能力要素 {factor}：请移到 cmmm_requirements.{factor} 下",
+                        ),
                         _line(group, sub_key),
                     )
                     continue
@@ -1048,7 +1192,10 @@ class _Checker:
         if not isinstance(raw, Mapping):
             self.problem(
                 where,
-                f"write applicable and requirements under {sub.id} (or {sub.id}: {NOT_APPLICABLE})",
+                self.t(
+                    f"write applicable and requirements under {sub.id} (or {sub.id}: {NOT_APPLICABLE})",
+                    f"请在 {sub.id} 下写 applicable 和 requirements（或 {sub.id}: {NOT_APPLICABLE}）",
+                ),
                 line,
             )
             return
@@ -1062,34 +1209,42 @@ class _Checker:
                 tailorable = ", ".join(s.id for s in self.fw.cmmm.subdomains if s.tailorable)
                 self.problem(
                     f"{where}.applicable",
-                    f"{sub.id} always applies and cannot be tailored out; "
-                    f"allowed: yes (sub-domains that may be tailored out: {tailorable})",
+                    self.t(
+                        f"{sub.id} always applies and cannot be tailored out; "
+                        f"allowed: yes (sub-domains that may be tailored out: {tailorable})",
+                        f"{sub.id} 必选，不可裁剪；可填：yes（可裁剪的能力子域：{tailorable}）",
+                    ),
                     app_line,
                 )
             else:
                 not_applicable.add(sub.id)
         elif _yes_no(applicable) is not True:
             allowed = f"yes | {NOT_APPLICABLE}" if sub.tailorable else "yes"
-            self.problem(
-                f"{where}.applicable", f"{applicable!r} is not allowed; allowed: {allowed}", app_line
-            )
+            self.not_allowed(f"{where}.applicable", applicable, allowed, app_line)
         tailored = sub.id in not_applicable
         requirements = raw.get("requirements")
         req_line = _line(raw, "requirements") if "requirements" in raw else line
         if requirements is None:
             requirements = {}
         if not isinstance(requirements, Mapping):
-            self.problem(f"{where}.requirements", "must be a mapping of requirement ids to scores", req_line)
+            self.problem(
+                f"{where}.requirements",
+                self.t("must be a mapping of requirement ids to scores", "须为要求编号到得分的映射"),
+                req_line,
+            )
             requirements = {}
         known = {r.id for r in sub.requirements}
         allowed_scores = [v.value for v in self.fw.cmmm.scoring.values]
         for rid in requirements:
             rwhere = f"{where}.requirements.{rid}"
             if rid not in known:
+                listed = ", ".join(r.id for r in sub.requirements)
                 self.problem(
                     rwhere,
-                    f"unknown requirement '{rid}' of {sub.id}; requirements: "
-                    f"{', '.join(r.id for r in sub.requirements)}",
+                    self.t(
+                        f"unknown requirement '{rid}' of {sub.id}; requirements: {listed}",
+                        f"{sub.id} 没有要求 '{rid}'；其要求：{listed}",
+                    ),
                     _line(requirements, rid),
                 )
                 continue
@@ -1103,8 +1258,12 @@ class _Checker:
             number = _number(value_raw)
             match = next((v for v in allowed_scores if number is not None and abs(number - v) < 1e-9), None)
             if match is None:
-                meaning = ", ".join(f"{v.value:g} ({v.name.en.lower()})" for v in self.fw.cmmm.scoring.values)
-                self.problem(field_, f"{value_raw!r} is not allowed; allowed: {meaning}", rline)
+                values = self.fw.cmmm.scoring.values
+                meaning = self.t(
+                    ", ".join(f"{v.value:g} ({v.name.en.lower()})" for v in values),
+                    "、".join(f"{v.value:g}（{v.name.zh}）" for v in values),
+                )
+                self.not_allowed(field_, value_raw, meaning, rline)
             out[str(rid)] = Answer(match, field_, rline, rnote, rfiles)
         for r in sub.requirements:
             if r.id not in out:
@@ -1128,14 +1287,19 @@ def _metric_value(raw: Any, metric: Metric) -> float | str | None:
     return number
 
 
-def _judged_from(criterion: Criterion) -> str:
+def _judged_from(criterion: Criterion, lang: str = "en") -> str:
     if isinstance(criterion, MetricThresholdCriterion):
         if criterion.params.metric in DERIVED_METRICS:
-            return "the scenarios built (scenarios_built)"
-        return f"metrics.{criterion.params.metric} and live plant data"
+            return _t(lang, "the scenarios built (scenarios_built)", "已建成的场景（scenarios_built）")
+        metric = criterion.params.metric
+        return _t(lang, f"metrics.{metric} and live plant data", f" metrics.{metric} 及工厂实时数据")
     if isinstance(criterion, PrerequisiteCriterion):
-        return "the levels and the CMMM grade reached"
-    return "the scenarios built (scenarios_built) and scenario runs"
+        return _t(lang, "the levels and the CMMM grade reached", "已达到的级别和成熟度等级")
+    return _t(
+        lang,
+        "the scenarios built (scenarios_built) and scenario runs",
+        "已建成的场景（scenarios_built）和场景运行记录",
+    )
 
 
 def iter_answers(answers: Answers) -> Iterator[tuple[str, Answer | ScenarioAnswer]]:

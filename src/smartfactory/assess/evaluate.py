@@ -295,7 +295,12 @@ def _partial(value: float, comparator: str, threshold: float) -> float:
 
 
 def declared_item(
-    answer: Answer, answers: Answers, what: str, value: Any = None, unit: str | None = None
+    answer: Answer,
+    answers: Answers,
+    what: str,
+    value: Any = None,
+    unit: str | None = None,
+    lang: str = "en",
 ) -> EvidenceItem:
     """A declared answer as evidence, pointing at its line in the answers file."""
     where = f"{answers.source}:{answer.line}" if answer.line else answers.source
@@ -307,7 +312,7 @@ def declared_item(
         note=answer.note,
         attachments=answer.attachments,
         source=f"{where} {answer.field}",
-        why="missing answer, scored 0" if answer.missing else None,
+        why=_t(lang, "missing answer, scored 0", "未作答，按 0 计") if answer.missing else None,
         provenance={"file": answers.source, "line": answer.line, "field": answer.field},
     )
 
@@ -420,7 +425,7 @@ class _Judge:
             0.0 if value else 1.0,
             "declared",
             how,
-            (declared_item(answer, self.answers, "answer"),),
+            (declared_item(answer, self.answers, "answer", lang=self.lang),),
             missing=answer.missing,
         )
 
@@ -440,7 +445,7 @@ class _Judge:
             max(0.0, pass_at - value),
             "declared",
             how,
-            (declared_item(answer, self.answers, "answer"),),
+            (declared_item(answer, self.answers, "answer", lang=self.lang),),
             missing=answer.missing,
         )
 
@@ -450,7 +455,9 @@ class _Judge:
         p = c.params
         threshold = {"metric": p.metric, "comparator": p.comparator, "value": p.value, "unit": p.unit}
         answer = self.answers.metrics.get(p.metric) or Answer(None, f"metrics.{p.metric}", None)
-        evidence: list[EvidenceItem] = [declared_item(answer, self.answers, p.metric, unit=p.unit)]
+        evidence: list[EvidenceItem] = [
+            declared_item(answer, self.answers, p.metric, unit=p.unit, lang=self.lang)
+        ]
         ev = self.live.get(p.metric)
         if ev is not None:
             evidence.append(live_item(ev))
@@ -532,7 +539,11 @@ class _Judge:
                 what="scenarios",
                 value=value,
                 unit="ratio",
-                source="scenarios in use (declared built or run in the window)",
+                source=_t(
+                    self.lang,
+                    "scenarios in use (declared built or run in the window)",
+                    "在用场景（申报已建成或时间窗口内有运行记录）",
+                ),
                 provenance={"in_use": list(s.in_use), "ai": list(s.ai)},
             )
         )
@@ -625,13 +636,28 @@ class _Judge:
                 what=p.count,
                 value=value,
                 unit="count",
-                source="scenarios in use (declared built or run in the window)",
+                source=_t(
+                    self.lang,
+                    "scenarios in use (declared built or run in the window)",
+                    "在用场景（申报已建成或时间窗口内有运行记录）",
+                ),
                 provenance={"counted": listed, **{k: v for k, v in threshold.items() if k != "min"}},
             )
         )
         passed = value >= p.min
         scope = p.stage or p.dimension or _t(self.lang, "all", "全部")
-        how = f"{p.count} ({scope}) = {value} ≥ {p.min}" + ("" if passed else " ✗")
+        how = f"{p.count} ({scope}) = {value} ≥ {p.min}"
+        if self.lang == "zh":
+            # names rather than ids for a Chinese reader
+            named = (
+                self.fw.name_of("stage", p.stage, "zh")
+                if p.stage
+                else self.fw.name_of("dimension", p.dimension, "zh")
+                if p.dimension
+                else scope
+            )
+            how = f"{self.fw.name_of('metric', p.count, 'zh')}（{named}）= {value} ≥ {p.min}"
+        how += "" if passed else " ✗"
         missing = self.answers.allow_missing and any(x.declared_built is None for x in s.scenarios)
         return _Outcome(
             "pass" if passed else "fail",
@@ -710,7 +736,7 @@ class _Judge:
         how = _t(
             self.lang,
             f"level {level} {'reached' if passed else 'not reached'}",
-            f"{level} 级{'已达到' if passed else '未达到'}",
+            f"{self.fw.name_of('level', level, 'zh')}{'已达到' if passed else '未达到'}",
         )
         return _Outcome(
             "pass" if passed else "fail",

@@ -41,6 +41,8 @@ AI_SCENARIO_SHARE = "ai_scenario_share"
 
 NO_STORE = "no store"
 NO_REGISTRY = "no registry"
+_NO_STORE_ZH = "未提供存储目录"
+_NO_REGISTRY_ZH = "未提供场景登记库"
 
 _KPI_IDS = ["oee", "first_pass_yield", "mtbf"]
 
@@ -66,17 +68,19 @@ def live_evidence(
     *,
     as_of: datetime | None = None,
     days: int = 30,
+    lang: str = "en",
 ) -> dict[str, Evidence]:
     """Every live metric of ``plant`` from its telemetry ``store`` and scenario ``registry``.
 
     Metrics that need the store are None with why ``"no store"`` without one; the scenario
     metrics are None with why ``"no registry"`` without a registry. ``as_of`` must be aware.
+    Each why is in ``lang`` ("en" or "zh"), the language of the assessment it goes into.
     """
     if days <= 0:
         raise ValueError(f"days is {days}; the window needs at least one day")
     if as_of is not None and as_of.utcoffset() is None:
         raise ValueError(f"as_of {as_of.isoformat()} has no time zone; pass an aware datetime")
-    sources = Sources(plant, store, registry, as_of, days)
+    sources = Sources(plant, store, registry, as_of, days, lang)
     return {metric: measure(sources) for metric, measure in METRICS.items()}
 
 
@@ -145,12 +149,18 @@ class Sources:
         registry: Registry | None,
         as_of: datetime | None,
         days: int,
+        lang: str = "en",
     ) -> None:
         self.plant = plant
         self.store = store
         self.registry = registry
         self.as_of = as_of.astimezone(UTC) if as_of is not None else None
         self.days = days
+        self.lang = "zh" if lang.startswith("zh") else "en"
+
+    def t(self, en: str, zh: str) -> str:
+        """A why in the assessment's language."""
+        return zh if self.lang == "zh" else en
 
     @cached_property
     def data_range(self) -> tuple[datetime, datetime] | None:
@@ -195,9 +205,11 @@ class Sources:
     def unmeasurable(self) -> str | None:
         """Why store metrics cannot be measured at all, or None when they can."""
         if self.store is None:
-            return NO_STORE
+            return self.t(NO_STORE, _NO_STORE_ZH)
         if self.window is None:
-            return f"the store {self.store.path} holds no events"
+            return self.t(
+                f"the store {self.store.path} holds no events", f"存储目录 {self.store.path} 中没有事件"
+            )
         return None
 
     @cached_property
@@ -222,7 +234,7 @@ class Sources:
         """The KPI run, or why there is none."""
         assert self.store is not None
         if self.covered is None:
-            return "no events in the window"
+            return self.t("no events in the window", "时间窗口内没有事件")
         start, end = self.covered
         try:
             result = compute_result(
@@ -235,7 +247,7 @@ class Sources:
             return str(exc)
         rows = result.rows()
         if not rows:
-            return "the KPI engine returned no row for the plant"
+            return self.t("the KPI engine returned no row for the plant", "KPI 引擎未返回工厂的结果行")
         calls = _kpi_call(start, end, "window"), _kpi_call(start, end, "week")
         return _KpiRun(*calls, result, rows[0], weekly.rows())
 
@@ -331,7 +343,10 @@ def key_equipment_networking_rate(src: Sources) -> Evidence:
     connected = [e.id for e in key if e.id in events]
     provenance |= {
         "query": query.describe(),
-        "rule": "key equipment (key = true) with at least one state, count or measurement in the window",
+        "rule": src.t(
+            "key equipment (key = true) with at least one state, count or measurement in the window",
+            "时间窗口内至少有一条状态、计数或测量记录的关键设备（key = true）",
+        ),
         "events_counted": sum(sum(by_type.values()) for by_type in events.values()),
         "key_equipment": [e.id for e in key],
         "connected": {eid: events[eid] for eid in connected},
@@ -342,7 +357,12 @@ def key_equipment_networking_rate(src: Sources) -> Evidence:
         "unknown_equipment_with_events": sorted(eid for eid in events if eid not in equipment),
     }
     return _ratio(
-        metric, len(connected), len(key), src.covered, provenance, "the plant marks no equipment as key"
+        metric,
+        len(connected),
+        len(key),
+        src.covered,
+        provenance,
+        src.t("the plant marks no equipment as key", "工厂模型未把任何设备标为关键设备"),
     )
 
 
@@ -370,14 +390,22 @@ def signal_collection_coverage(src: Sources) -> Evidence:
     measured = [pair for pair in declared if pair in seen]
     provenance |= {
         "query": query.describe(),
-        "rule": "signals of [[equipment.signal]] plus each energy meter's signal, measured at least once",
+        "rule": src.t(
+            "signals of [[equipment.signal]] plus each energy meter's signal, measured at least once",
+            "[[equipment.signal]] 声明的信号及各能源计量表的信号，至少测到一次",
+        ),
         "rows_read": sum(seen.values()),
         "measured": [f"{eq}/{sig}: {seen[(eq, sig)]}" for eq, sig in measured],
         "not_measured": [f"{eq}/{sig}" for eq, sig in declared if (eq, sig) not in seen],
         "undeclared_seen": [f"{eq}/{sig}" for eq, sig in seen if (eq, sig) not in set(declared)],
     }
     return _ratio(
-        metric, len(measured), len(declared), src.covered, provenance, "the plant declares no signals"
+        metric,
+        len(measured),
+        len(declared),
+        src.covered,
+        provenance,
+        src.t("the plant declares no signals", "工厂模型未声明任何信号"),
     )
 
 
@@ -402,13 +430,21 @@ def energy_metering_coverage(src: Sources) -> Evidence:
             silent.append(e.id)
     provenance |= {
         "query": query.describe(),
-        "rule": "equipment with an [equipment.energy] meter whose signal has readings in the window",
+        "rule": src.t(
+            "equipment with an [equipment.energy] meter whose signal has readings in the window",
+            "装有 [equipment.energy] 计量表且其信号在时间窗口内有读数的设备",
+        ),
         "metered": metered,
         "meter_without_readings": silent,
         "no_meter": [e.id for e in src.plant.equipment if e.energy is None],
     }
     return _ratio(
-        metric, len(metered), len(src.plant.equipment), src.covered, provenance, "the plant has no equipment"
+        metric,
+        len(metered),
+        len(src.plant.equipment),
+        src.covered,
+        provenance,
+        src.t("the plant has no equipment", "工厂模型中没有设备"),
     )
 
 
@@ -441,7 +477,7 @@ def _kpi_evidence(
         "data_coverage": _number(row.get("data_coverage")),
         "trend": _trend(run, kpi.id),
     }
-    why_null = run.result.why_null(row, kpi) if value is None else None
+    why_null = run.result.why_null(row, kpi, src.lang) if value is None else None
     return Evidence(metric, value, kpi.unit, numerator, denominator, src.covered, provenance, why_null)
 
 
@@ -497,6 +533,7 @@ def oee(src: Sources) -> Evidence:
 
 def first_pass_yield(src: Sources) -> Evidence:
     """First pass yield GP / IP of the whole plant over the window."""
+
     def fraction(row: dict[str, Any]) -> tuple[float | None, float | None]:
         return _number(row.get("gp")), _number(row.get("ip"))
 
@@ -542,8 +579,14 @@ def key_process_automation_rate(src: Sources) -> Evidence:
     automated = [s for s in steps if s["automated"]]
     provenance = {
         "plant_id": plant.plant.id,
-        "source": "the plant model (equipment key and automated flags); no store is read",
-        "rule": "a key step is a work cell holding key equipment; it is automated when all its equipment is",
+        "source": src.t(
+            "the plant model (equipment key and automated flags); no store is read",
+            "工厂模型（设备的 key 与 automated 标记）；不读取存储目录",
+        ),
+        "rule": src.t(
+            "a key step is a work cell holding key equipment; it is automated when all its equipment is",
+            "含关键设备的工作单元为关键工序；其设备全部自动化时该工序计为数控化",
+        ),
         "key_steps": steps,
         "automated_steps": [s["work_cell"] for s in automated],
         "manual_steps": [s["work_cell"] for s in steps if not s["automated"]],
@@ -551,7 +594,7 @@ def key_process_automation_rate(src: Sources) -> Evidence:
     }
     return _ratio(
         KEY_PROCESS_AUTOMATION_RATE, len(automated), len(steps), None, provenance,
-        "no work cell holds key equipment",
+        src.t("no work cell holds key equipment", "没有含关键设备的工作单元"),
     )  # fmt: skip
 
 
@@ -597,7 +640,7 @@ def scenarios_in_use(src: Sources) -> Evidence:
     """Distinct official scenarios with a finished run in the window."""
     provenance = _scenario_provenance(src)
     if src.registry is None:
-        return _missing(SCENARIOS_IN_USE, "count", NO_REGISTRY, provenance)
+        return _missing(SCENARIOS_IN_USE, "count", src.t(NO_REGISTRY, _NO_REGISTRY_ZH), provenance)
     in_use = _in_use(src.finished_runs)
     provenance |= {
         "rows_read": len(src.finished_runs),
@@ -611,18 +654,21 @@ def ai_scenario_share(src: Sources) -> Evidence:
     """Of the official scenarios in use, the share with a finished run that used AI."""
     provenance = _scenario_provenance(src)
     if src.registry is None:
-        return _missing(AI_SCENARIO_SHARE, "ratio", NO_REGISTRY, provenance)
+        return _missing(AI_SCENARIO_SHARE, "ratio", src.t(NO_REGISTRY, _NO_REGISTRY_ZH), provenance)
     in_use = _in_use(src.finished_runs)
     with_ai = [official for official, runs in in_use.items() if any(r["uses_ai"] for r in runs)]
     provenance |= {
         "rows_read": len(src.finished_runs),
-        "rule": "an official scenario counts as AI when one of its finished runs in the window used AI",
+        "rule": src.t(
+            "an official scenario counts as AI when one of its finished runs in the window used AI",
+            "官方场景在时间窗口内有一次已完成的运行使用了 AI，即计为应用 AI",
+        ),
         "with_ai": with_ai,
         "without_ai": [official for official in in_use if official not in with_ai],
     }
     return _ratio(
         AI_SCENARIO_SHARE, len(with_ai), len(in_use), _scenario_period(src), provenance,
-        "no scenario is in use in the window",
+        src.t("no scenario is in use in the window", "时间窗口内没有在用场景"),
     )  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from smartfactory.assess.answers import DERIVED_METRICS, Frameworks
 from smartfactory.assess.evidence import Evidence
@@ -47,6 +48,16 @@ def _t(lang: str, en: str, zh: str) -> str:
     return zh if lang.startswith("zh") else en
 
 
+Namer = Callable[[Literal["metric", "level", "stage", "dimension"], str], str]
+
+
+def _namer(fw: Frameworks | None) -> Namer:
+    """What the Chinese texts call a metric, level, stage or dimension (the English ones give ids)."""
+    if fw is None:
+        return lambda kind, id_: f"{id_} 级" if kind == "level" else id_
+    return lambda kind, id_: fw.name_of(kind, id_, "zh")
+
+
 def blocking_gaps(
     criteria: Sequence[CriterionResult],
     levels: Sequence[LevelResult],
@@ -55,10 +66,15 @@ def blocking_gaps(
     cmmm: CmmmResult,
     live: Mapping[str, Evidence],
     lang: str = "en",
+    fw: Frameworks | None = None,
 ) -> tuple[Gap, ...]:
-    """Every criterion of the next level and below that does not pass, with its shortfall."""
+    """Every criterion of the next level and below that does not pass, with its shortfall.
+
+    With ``fw``, Chinese texts name metrics, levels, stages and dimensions rather than give ids.
+    """
     if next_level is None:
         return ()
+    name = _namer(fw)
     order = [lv.id for lv in levels]
     upto = set(order[: order.index(next_level) + 1])
     gaps = []
@@ -75,15 +91,15 @@ def blocking_gaps(
                 value=c.value,
                 threshold=c.threshold,
                 distance=c.distance,
-                shortfall=_shortfall(c, cmmm, lang),
-                missing_evidence=tuple(_missing_evidence(c, scenarios, cmmm, live, lang)),
+                shortfall=_shortfall(c, cmmm, lang, name),
+                missing_evidence=tuple(_missing_evidence(c, scenarios, cmmm, live, lang, name)),
                 unverified=c.unverified,
             )
         )
     return tuple(gaps)
 
 
-def _shortfall(c: CriterionResult, cmmm: CmmmResult, lang: str) -> str:
+def _shortfall(c: CriterionResult, cmmm: CmmmResult, lang: str, name: Namer) -> str:
     t = c.threshold
     if c.result == "unknown":
         return _t(lang, f"not judged: {c.how}", f"无法判定：{c.how}")
@@ -92,15 +108,18 @@ def _shortfall(c: CriterionResult, cmmm: CmmmResult, lang: str) -> str:
             lang,
             f"{t['metric']} is {c.value:.3g}, needs {t['comparator']} {t['value']:g}: "
             f"short by {c.distance:.3g}",
-            f"{t['metric']} 为 {c.value:.3g}，要求 {t['comparator']} {t['value']:g}，差 {c.distance:.3g}",
+            f"{name('metric', t['metric'])} 为 {c.value:.3g}，要求 {t['comparator']} {t['value']:g}，"
+            f"差 {c.distance:.3g}",
         )
     if c.type == "count_threshold":
         scope = t.get("stage") or t.get("dimension") or ""
+        named = name("stage", scope) if t.get("stage") else name("dimension", scope) if scope else ""
+        counted = name("metric", t["count"]) + (f"（{named}）" if named else "")
         scope = f" ({scope})" if scope else ""
         return _t(
             lang,
             f"{t['count']}{scope} is {c.value}, needs {t['min']}: {int(c.distance or 0)} more",
-            f"{t['count']}{scope} 为 {c.value}，要求 {t['min']}，还差 {int(c.distance or 0)}",
+            f"{counted} 为 {c.value}，要求 {t['min']}，还差 {int(c.distance or 0)}",
         )
     if c.type == "judgement":
         return _t(
@@ -118,7 +137,7 @@ def _shortfall(c: CriterionResult, cmmm: CmmmResult, lang: str) -> str:
             f"要求 {t['cmmm_min']} 级（S ≥ {t['total_needed']:g}），差 {c.distance:.2f}",
         )
     if c.type == "prerequisite_level":
-        return _t(lang, f"level {t['level']} is not reached", f"{t['level']} 级未达到")
+        return _t(lang, f"level {t['level']} is not reached", f"{name('level', t['level'])}未达到")
     if c.missing:
         return _t(lang, "not answered (scored as no)", "未作答（按否计）")
     return _t(lang, "declared no", "申报为否")
@@ -130,6 +149,7 @@ def _missing_evidence(
     cmmm: CmmmResult,
     live: Mapping[str, Evidence],
     lang: str,
+    name: Namer,
 ) -> list[str]:
     out = []
     if c.missing:
@@ -154,7 +174,7 @@ def _missing_evidence(
                 _t(
                     lang,
                     f"no live measurement of {metric} ({why}): give --plant and --store",
-                    f"无 {metric} 实测（{why}）：请提供 --plant 和 --store",
+                    f"无{name('metric', metric)}实测（{why}）：请提供 --plant 和 --store",
                 )
             )
         if (

@@ -32,6 +32,7 @@ from smartfactory.model.errors import Problem, UserError
 
 ACTIONS_SCHEMA = "smartfactory.actions/1"
 GAIN_UNIT = "blocking criteria closed (a CMMM level lifted to its pass mark counts as one)"
+GAIN_UNIT_ZH = "消除的阻塞条件数（一个成熟度等级提升到达标线计为一项）"
 
 
 class _Strict(BaseModel):
@@ -367,7 +368,7 @@ def plan_roadmap(
         note = "成本取 smartfactory 估算的典型区间中值 [U]（除非措施另注来源），见各措施的 cost_source"
     return Roadmap(
         next_level=next_level,
-        gain_unit=GAIN_UNIT,
+        gain_unit=GAIN_UNIT_ZH if lang.startswith("zh") else GAIN_UNIT,
         targets=tuple(info[t] for t in targets),
         ranked=options,
         actions=planned,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from html import escape
+from typing import Any
 
 from smartfactory.assess.report_text import (
     Block,
@@ -258,13 +259,7 @@ def _marker(cx: float, top: float, label: str, colour: str) -> str:
 
 def radar_svg(a: Assessment, names: Names, w: Words) -> str:
     """Domain (or factor) scores of each CMMM level up to the first that fails, on one radar."""
-    s = a.cmmm.score
-    kind = "domains"
-    axes = _axes(a, names, kind)
-    if len(axes) < 3:
-        kind = "factors"
-        axes = _axes(a, names, kind)
-    shown = [lv for lv in s.levels if lv.level <= s.passed_levels + 1] or list(s.levels[:1])
+    kind, axes, shown = radar_axes(a, names)
     kind_word = w("radar_kind_" + kind)
     title = w("radar_title", kind=kind_word)
     series_desc = " ".join(
@@ -350,6 +345,19 @@ def radar_svg(a: Assessment, names: Names, w: Words) -> str:
 def _level_label(no: int, names: Names) -> str:
     name = names.cmmm_levels.get(no)
     return f"L{no} {name}" if name else f"L{no}"
+
+
+def radar_axes(a: Assessment, names: Names) -> tuple[str, list[str], list[Any]]:
+    """What a radar of the CMMM scores shows: domains (factors when under 3 domains), their
+    order, and the levels up to the first that fails (the report's SVG and the page's chart)."""
+    s = a.cmmm.score
+    kind = "domains"
+    axes = _axes(a, names, kind)
+    if len(axes) < 3:
+        kind = "factors"
+        axes = _axes(a, names, kind)
+    shown = [lv for lv in s.levels if lv.level <= s.passed_levels + 1] or list(s.levels[:1])
+    return kind, axes, shown
 
 
 def _axes(a: Assessment, names: Names, kind: str) -> list[str]:

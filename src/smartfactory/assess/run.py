@@ -55,7 +55,7 @@ def assess(
     if answers is None:
         raise UserError("give the answers: a file written from `smartfactory assess template`")
     if isinstance(answers, str | Path):
-        answers = load_answers(answers, fw, allow_missing=allow_missing)
+        answers = load_answers(answers, fw, allow_missing=allow_missing, lang=lang)
     elif answers.framework != fw.gradient.id:
         raise UserError(
             f"the answers were checked for {answers.framework}, not {fw.gradient.id}; "
@@ -69,7 +69,9 @@ def assess(
         from smartfactory.kpi.compute import stored_plant
 
         plant = stored_plant(store)
-    live: dict[str, Evidence] = live_evidence(plant, store, registry, as_of=as_of, days=days) if plant else {}
+    live: dict[str, Evidence] = (
+        live_evidence(plant, store, registry, as_of=as_of, days=days, lang=lang) if plant else {}
+    )
     notices: list[str] = []
     if answers.missing:
         notices.append(
@@ -105,7 +107,7 @@ def assess(
         order[0] if reached is None else (order[order.index(reached) + 1] if reached != order[-1] else None)
     )
     names: dict[str, str] = {lv.id: lv.name.get(lang) for lv in fw.gradient.levels}
-    gaps = blocking_gaps(criteria, levels, next_level, scenarios, cmmm, live, lang)
+    gaps = blocking_gaps(criteria, levels, next_level, scenarios, cmmm, live, lang, fw)
     position = position_of(fw, criteria, scenarios, cmmm)
     targets, info, uncovered = targets_of(gaps, criteria, position, fw, lang)
     roadmap = plan_roadmap(position, targets, info, uncovered, next_level, fw, budget_cny, lang, actions)

@@ -276,7 +276,7 @@ def run_assessment(
         written_for = framework_of(text)
         framework = written_for if written_for in library.ids() else DEFAULT_FRAMEWORK
     fw = resolve(framework, library)
-    checked = parse_answers(text, str(answers), fw, allow_missing=allow_missing)
+    checked = parse_answers(text, str(answers), fw, allow_missing=allow_missing, lang=lang)
     with _sources(store, plant_file) as (plant, telemetry, registry):
         result = assess(
             fw.gradient.id,

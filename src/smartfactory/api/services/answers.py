@@ -502,8 +502,11 @@ def _registry(target: Server | Registry) -> Registry:
 
 
 def check_text(text: str, source: str, fw: Frameworks) -> Answers:
-    """Answers text checked as ``smartfactory assess`` checks it; missing answers are allowed (scored 0)."""
-    answers = parse_answers(text, source, fw, allow_missing=True)
+    """Answers text checked as ``smartfactory assess`` checks it; missing answers are allowed (scored 0).
+
+    Its problems are in the request's language.
+    """
+    answers = parse_answers(text, source, fw, allow_missing=True, lang=language())
     # complete answers assess exactly as a complete file does without --allow-missing
     return answers if answers.missing else replace(answers, allow_missing=False)
 
@@ -614,7 +617,8 @@ def check_answer(
         if row is not None and row.value is not None:
             entries[other] = Entry(_stored_scalar(q.specs[other], row.value))
     try:
-        answers = parse_answers(answers_text(q.fw, entries), "answer", q.fw, allow_missing=True)
+        # read in English: _rejection tells the problems apart by their words, then says them in the user's
+        answers = parse_answers(answers_text(q.fw, entries), "answer", q.fw, allow_missing=True, lang="en")
     except AnswersFileError as exc:
         raise AnswerRejected(key, _rejection(spec, exc.problems)) from None
     if spec.kind == "ai_used":

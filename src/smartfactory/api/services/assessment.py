@@ -26,9 +26,11 @@ from smartfactory.api.context import Server
 from smartfactory.api.i18n import gettext as _
 from smartfactory.api.i18n import language, number, percent
 from smartfactory.api.services import answers as answer_service
-from smartfactory.assess.answers import Frameworks, resolve
+from smartfactory.assess.answers import UNKNOWN, Frameworks, resolve
+from smartfactory.assess.evidence import AI_SCENARIO_SHARE
 from smartfactory.assess.gaps import position_of, targets_of
 from smartfactory.assess.plan import load_actions, plan_roadmap
+from smartfactory.assess.report_html import radar_axes
 from smartfactory.assess.report_html import render as render_html
 from smartfactory.assess.report_text import Names
 from smartfactory.assess.result import Assessment, CriterionResult, EvidenceItem, to_json
@@ -430,6 +432,12 @@ class AssessmentPage:
     unverified_label: str
 
 
+def industry_label(industry: str) -> str:
+    """The industry type in the user's language."""
+    labels = {"discrete": _("discrete manufacturing"), "process": _("process manufacturing")}
+    return labels.get(industry, industry)
+
+
 def cny(value: float) -> str:
     """An amount of yuan in the locale's format."""
     return _("{amount} CNY").format(amount=number(value, 0))
@@ -450,7 +458,7 @@ def value_text(value: Any, unit: str | None) -> str | None:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     if isinstance(value, str):
-        return value
+        return _("unknown") if value == UNKNOWN else value
     return None
 
 
@@ -461,6 +469,11 @@ def _what(item: EvidenceItem, names: Names, fw: Frameworks) -> str:
         return _("scenarios declared built")
     if item.what == "cmmm":
         return _("CMMM grade")
+    if item.what == "level":
+        return _("level reached")
+    if item.what == "scenarios":
+        # the share of the scenarios in use that use AI, derived from the answers and the runs
+        return names.metrics.get(AI_SCENARIO_SHARE, item.what)
     if item.what in names.metrics:
         return names.metrics[item.what]
     for c in fw.metrics.countables:
@@ -483,6 +496,9 @@ def _evidence(item: EvidenceItem, names: Names, fw: Frameworks) -> EvidenceRow |
             shown = _("{built} built, {ai} with AI").format(built=len(built), ai=len(ai))
         else:
             return None
+    elif item.what == "level":
+        # the highest level reached: its name, not its id
+        shown = fw.name_of("level", item.value, language()) if isinstance(item.value, str) else "—"
     else:
         text = value_text(item.value, item.unit)
         if text is None:
@@ -520,13 +536,7 @@ def _criterion(c: CriterionResult, names: Names, fw: Frameworks) -> CriterionRow
 
 
 def _radar(a: Assessment, names: Names) -> Radar:
-    s = a.cmmm.score
-    kind = "domains"
-    axes = _axes(a, names, kind)
-    if len(axes) < 3:
-        kind = "factors"
-        axes = _axes(a, names, kind)
-    shown = [lv for lv in s.levels if lv.level <= s.passed_levels + 1] or list(s.levels[:1])
+    kind, axes, shown = radar_axes(a, names)
     series: dict[str, list[float | None]] = {}
     rows = []
     for lv in shown:
@@ -536,16 +546,6 @@ def _radar(a: Assessment, names: Names) -> Radar:
         rows.append((label, tuple(number(scores[x], 2) if x in scores else "—" for x in axes)))
     indicators = tuple({"name": a.cmmm.names.get(x, x), "max": 1} for x in axes)
     return Radar(indicators, series, tuple(rows))
-
-
-def _axes(a: Assessment, names: Names, kind: str) -> list[str]:
-    found: list[str] = []
-    for lv in a.cmmm.score.levels:
-        for x in getattr(lv, kind):
-            if x not in found:
-                found.append(x)
-    order = {x: i for i, x in enumerate(names.order.get(kind, []))}
-    return sorted(found, key=lambda x: order.get(x, len(order)))
 
 
 def default_budget(a: Assessment) -> int:
@@ -641,7 +641,7 @@ def page(server: Server, budget: int | None = None) -> AssessmentPage:
         cmmm_grade=a.cmmm.grade,
         cmmm_total=number(a.cmmm.score.total, 2),
         cmmm_unverified=a.cmmm.unverified,
-        industry=a.industry,
+        industry=industry_label(a.industry),
         radar=_radar(a, names),
         levels=tuple(
             LevelBlock(lv.id, lv.name, lv.passed, lv.why, tuple(by_level.get(lv.id, ()))) for lv in a.levels
