@@ -195,6 +195,48 @@ def test_rolling_slope_is_exact_on_a_line() -> None:
     assert np.allclose(slope[2:], 0.5)
 
 
+def _engines(n: int = 12, seed: int = 0) -> pd.DataFrame:
+    """Run-to-failure histories whose sensors drift towards failure, shaped like C-MAPSS."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for unit in range(1, n + 1):
+        life = int(rng.integers(140, 220))
+        cycle = np.arange(1, life + 1)
+        wear = np.exp((cycle - life) / 40.0)
+        frame = pd.DataFrame({c: np.zeros(life) for c in cmapss.COLUMNS})
+        frame["unit"], frame["cycle"] = unit, cycle
+        for k, sensor in enumerate(cmapss.SENSORS):
+            frame[sensor] = rng.normal(k, 0.1) + (k % 3 - 1) * wear + rng.normal(0, 0.05, life)
+        frame["rul"] = life - cycle
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_rul_features_use_the_past_only() -> None:
+    engines = _engines(2)
+    mean, std = engines[cmapss.SENSORS].mean(), engines[cmapss.SENSORS].std()
+    full = cmapss.features(engines, mean, std)
+    # a truncated history gives the features of the full history at the same cycles
+    cut = engines[(engines["unit"] == 2) & (engines["cycle"] <= 57)]
+    part = cmapss.features(cut, mean, std)
+    np.testing.assert_allclose(part.to_numpy(), full.loc[cut.index].to_numpy())
+    assert list(full.columns) == cmapss.feature_names()
+
+
+def test_validation_cuts_training_engines_like_the_test_set() -> None:
+    engines = _engines(10)
+    histories, truth = cmapss.truncate(engines, np.array([1, 2]), 4, np.random.default_rng(0))
+    assert histories["unit"].nunique() == 8 and len(truth) == 8
+    assert ((truth >= 5) & (truth <= 150)).all()
+    assert (histories.groupby("unit")["cycle"].max() >= 10).all()
+    result = cmapss.validate(engines, lambda: cmapss.RulEstimator(quick=True), folds=2, cuts=2, repeats=1)
+    assert result["predictions"] == 20 and len(result["fold_rmse"]) == 2
+    # far better than a constant guess (RMSE about 40 on these drifting engines)
+    assert result["rmse"] < 20.0
+    with pytest.raises(UserError, match="at least 5 engines"):
+        cmapss.validate(engines[engines["unit"] <= 3], lambda: cmapss.RulEstimator(quick=True))
+
+
 def test_phm08_score_by_hand() -> None:
     # late by 10: e^1 - 1; early by 13: e^1 - 1
     assert cmapss.phm08_score(np.array([20.0, 7.0]), np.array([10.0, 20.0])) == pytest.approx(2 * (np.e - 1))

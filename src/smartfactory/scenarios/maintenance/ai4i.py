@@ -3,9 +3,11 @@
 The five failure-mode columns (TWF, HDF, PWF, OSF, RNF) say which way the machine failed: they
 are the label in another form, so ``features`` never reads them (a test proves it), and
 ``FailureClassifier.fit`` refuses a table that holds them. The features are the process
-variables, the product quality variant and three physical quantities the failure modes of the
+variables, the product quality variant and the physical quantities the failure modes of the
 data set's documentation are defined on: mechanical power (torque × angular speed), the
-process–air temperature difference and tool strain (tool wear × torque).
+process–air temperature difference, tool strain (tool wear × torque) and that strain as a share
+of the overstrain limit of the product's quality variant (11,000 / 12,000 / 13,000 min·Nm for
+L / M / H in the documentation), so one split separates overstrained tools of every variant.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ PROCESS = (
     "Tool wear [min]",
 )
 TYPES = {"L": 0.0, "M": 1.0, "H": 2.0}
+# the documented overstrain limit of each quality variant, tool wear × torque in min·Nm
+STRAIN_LIMIT = {0.0: 11000.0, 1.0: 12000.0, 2.0: 13000.0}
 
 
 def load(data_dir: Path) -> pd.DataFrame:
@@ -64,6 +68,7 @@ def features(frame: pd.DataFrame) -> pd.DataFrame:
             "power_w": torque * rpm * 2 * math.pi / 60,
             "temp_diff_k": temp - air,
             "strain_min_nm": wear * torque,
+            "strain_share": wear * torque / kind.map(STRAIN_LIMIT),
         }
     )
 

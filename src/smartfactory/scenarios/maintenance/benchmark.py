@@ -102,7 +102,7 @@ def run_cmapss(data_dir: Path, quick: bool = False) -> list[BenchmarkRow]:
             None if quick else rmse <= 13.0,
             fit_s,
             predict_s,
-            {"engines": len(truth)},
+            {"engines": len(truth), "seeds": model.seeds, "cap": model.cap},
         ),
         BenchmarkRow(
             name, "PHM08 score", score, "DCNN 273.7 (Li et al. 2018, SOURCE.md)", "—", None, fit_s, predict_s
