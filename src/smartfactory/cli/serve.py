@@ -12,6 +12,7 @@ from smartfactory.model.errors import UserError
 
 if TYPE_CHECKING:
     from smartfactory.api.context import Server
+    from smartfactory.store import Registry
 
 
 def serve_command(
@@ -103,16 +104,14 @@ def prepare_demo_site(store: Path, answers: Path | None) -> str:
     with Registry.open(store / REGISTRY_FILE) as registry:
         if get_user(registry, DEMO_USER) is None:
             add_user(registry, DEMO_USER, DEMO_PASSWORD, Role.admin, "Demo")
-    if answers is not None:
-        _seed_answers(store / REGISTRY_FILE, answers)
+        if answers is not None:
+            _seed_answers(registry, answers)
     return f"{DEMO_USER} / {DEMO_PASSWORD}"
 
 
-def _seed_answers(registry_path: Path, answers: Path) -> None:
+def _seed_answers(registry: Registry, answers: Path) -> None:
     """The worked answers become the plant's saved self-assessment, unless answers are saved already."""
     from smartfactory.api.services.answers import import_answers, saved
-    from smartfactory.store import Registry
 
-    with Registry.open(registry_path) as registry:
-        if not saved(registry).rows:
-            import_answers(registry, answers.read_text(encoding="utf-8"), DEMO_USER, source=str(answers))
+    if not saved(registry).rows:
+        import_answers(registry, answers.read_text(encoding="utf-8"), DEMO_USER, source=str(answers))

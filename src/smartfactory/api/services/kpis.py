@@ -640,22 +640,6 @@ def kpi_report_json(snap: Snapshot, query: KpiQuery, compute: bool = True) -> by
     return snap.cached(key, lambda: kpi_report(snap, query).model_dump_json().encode())
 
 
-def kpis(
-    server: Server,
-    *,
-    start: str | None = None,
-    end: str | None = None,
-    by: Level | str = Level.line,
-    per: Per | str = Per.day,
-    node: str | None = None,
-    kpis: list[str] | None = None,
-) -> KpiReport:
-    """The KPI rows for these parameters (those of ``smartfactory kpi``)."""
-    with snapshot(server) as snap:
-        query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis)
-        return kpi_report(snap, query)
-
-
 def kpis_json(
     server: Server,
     *,
