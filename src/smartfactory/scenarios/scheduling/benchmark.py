@@ -12,6 +12,7 @@ from smartfactory.scenarios.base import BenchmarkRow
 from smartfactory.scenarios.scheduling.instances import Bounds, JobShopInstance, load_bounds, load_instance
 from smartfactory.scenarios.scheduling.jobshop import JobShopResult, check_schedule
 from smartfactory.scenarios.scheduling.model import solve_jobshop
+from smartfactory.scenarios.scheduling.tabu import warm_up
 from smartfactory.scenarios.scheduling.textbook import solve_textbook
 
 Solver = Callable[[JobShopInstance, float, int], JobShopResult]
@@ -63,6 +64,9 @@ def run_set(
     if not (folder / "bounds.csv").exists():
         raise UserError(f"no JSPLIB data at {folder}: expected bounds.csv and instances/")
     bounds = load_bounds(folder / "bounds.csv")
+    # numba compiles the tabu kernels on first use (or loads them from its cache); that happens
+    # before the first instance's clock starts, as importing OR-Tools does
+    warm_up()
     pairs = []
     for name in chosen.instances:
         instance = load_instance(folder / "instances" / name)

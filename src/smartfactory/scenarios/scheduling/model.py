@@ -1,39 +1,55 @@
-"""The tuned CP-SAT job-shop model: what it adds to the textbook model, and why.
+"""The tuned job-shop solver: tabu search for the schedule, CP-SAT for the proof, and why.
 
-* Each operation's start is bounded by the work before it in its job (head) and the work after
-  it (tail), and ``end + tail <= makespan`` for every operation, not only the last: the
-  makespan's lower bound then rises with every propagated start.
-* The makespan is also an interval ``[makespan, horizon)`` in every machine's NoOverlap, so the
-  disjunctive energy reasoning sees it and pushes the lower bound.
-* The makespan starts at the trivial bound (longest job, busiest machine).
-* Two phases on the same workers: the search phase (CP-SAT's ``no_lp`` full worker and its LNS
-  neighbourhoods) finds the schedule and ends when it stalls; the rest of the time goes to one
-  full worker with the strong disjunctive propagation (edge finding with precedences), hinted
-  with the best schedule, which closes the proof where the default worker cannot (ft10: proven
-  in about a second once 930 is known). Instances above ``PROOF_MAX_OPERATIONS`` only search.
+* Tabu search first (``tabu.py``: N5 swaps on the critical path, numba-compiled, one search per
+  worker thread): on 2 cores and 10 s it finds schedules within a fraction of a percent that
+  CP-SAT's own search stalls a few percent above (la21–la29, la40 and the Taillard sets).
+* CP-SAT then starts from that schedule (a full hint, and the makespan bounded by it) on a model
+  that adds to the textbook one:
+
+  - each operation's start is bounded by the work before it in its job (head) and the work after
+    it (tail), and ``end + tail <= makespan`` for every operation, not only the last: the
+    makespan's lower bound then rises with every propagated start;
+  - the makespan is also an interval ``[makespan, horizon)`` in every machine's NoOverlap, so the
+    disjunctive energy reasoning sees it and pushes the lower bound;
+  - the makespan starts at the trivial bound (longest job, busiest machine).
+
+* Instances of up to ``PROOF_MAX_OPERATIONS``: the first tabu phase ends when it stalls (10 % of
+  the limit) or at 30 % of it; CP-SAT's default portfolio with the strong disjunctive
+  propagation (edge finding with precedences) gets up to 60 % to improve and prove (ft10: 930
+  proven about 2–4 s after the hint); whatever is left goes back to the tabu search from the
+  best schedule. Larger instances: tabu search for 90 % of the limit, CP-SAT's LNS around the
+  hint for the rest — no proof is in reach there.
+
+The shares were chosen on instances outside the benchmark's sets (abz5–abz9, orb01–orb10, ft20
+and eight random 15×10 to 20×10 and 15×15 instances), see docs/scenarios/scheduling.md.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 
 from ortools.sat.python import cp_model
 
 from smartfactory.scenarios.scheduling.instances import JobShopInstance
 from smartfactory.scenarios.scheduling.jobshop import JobShopResult
+from smartfactory.scenarios.scheduling.tabu import tabu_search
 
-STALL_SHARE = 0.25  # the search phase ends after this share of the limit without a better schedule
-MIN_STALL_S = 1.0
+# Instances a proof is in reach of: tabu search until it stalls, then the proof worker, then
+# tabu search again for what is left. Larger ones: tabu search, then CP-SAT's LNS.
+FIRST_TABU_SHARE = 0.3
+TABU_STALL_SHARE = 0.1  # the first tabu phase ends sooner once it has found nothing better for this long
+MIN_TABU_STALL_S = 0.5
+PROOF_SHARE = 0.6
+LONE_TABU_SHARE = 0.9
 # The proof phase only pays where a proof is within reach: up to 225 operations (ft10, la01–la30,
 # la36–la40, ta01–ta10). On the 20×15 Taillard instances it never closed a proof in 60 s, and handing the full
 # worker over to it cost schedule quality (ta12: +2.71 % with it, +0.22 % without, 60 s each).
 PROOF_MAX_OPERATIONS = 225
 SEARCH_WORKER = 'subsolvers: "no_lp"'
-PROOF_WORKER = (
-    'subsolver_params { name: "strong_disjunctive" use_strong_propagation_in_disjunctive: true } '
-    'subsolvers: "strong_disjunctive"'
-)
+# CP-SAT's default portfolio with the strong disjunctive propagation (edge finding with
+# precedences) on every worker: ft10 hinted at 930 proved in 3.7 s on 2 loaded cores, against
+# 5.7 s with one strong_disjunctive subsolver and no proof in 20 s without it
+PROOF_WORKER = "use_strong_propagation_in_disjunctive: true"
 
 
 def build_model(
@@ -70,80 +86,100 @@ def build_model(
     return model, starts, makespan
 
 
-class _StallWatch(cp_model.CpSolverSolutionCallback):
-    """Stops the search once no better schedule has come for ``stall_s`` seconds."""
+class _FirstFound(cp_model.CpSolverSolutionCallback):
+    """Remembers when the last (best) schedule was found."""
 
-    def __init__(self, solver: cp_model.CpSolver, stall_s: float) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.solver = solver
-        self.stall_s = stall_s
-        self.last = time.perf_counter()
         self.found_at = 0.0
-        self.done = threading.Event()
 
     def on_solution_callback(self) -> None:
-        self.last = time.perf_counter()
         self.found_at = self.wall_time
-
-    def watch(self) -> None:
-        while not self.done.wait(0.05):
-            if time.perf_counter() - self.last > self.stall_s:
-                self.solver.stop_search()
-                return
 
 
 def solve_jobshop(instance: JobShopInstance, time_limit_s: float, workers: int = 2) -> JobShopResult:
-    """Solve ``instance`` with the tuned model within ``time_limit_s`` on ``workers`` threads."""
+    """Solve ``instance`` within ``time_limit_s`` on ``workers`` threads: tabu search and CP-SAT."""
     clock = time.perf_counter()
-    model, starts, makespan = build_model(instance)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
-    solver.parameters.num_workers = workers
-    solver.parameters.merge_text_format(SEARCH_WORKER)
     operations = sum(len(job) for job in instance.jobs)
     provable = operations <= PROOF_MAX_OPERATIONS
-    watch = _StallWatch(solver, max(MIN_STALL_S, STALL_SHARE * time_limit_s) if provable else float("inf"))
-    watcher = threading.Thread(target=watch.watch, daemon=True)
-    watcher.start()
-    try:
-        status = solver.solve(model, watch)
-    finally:
-        watch.done.set()
-        watcher.join()
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"{instance.name}: no schedule found in {time_limit_s} s")
-    best = tuple(tuple(int(solver.value(s)) for s in row) for row in starts)
-    value, bound = int(solver.objective_value), int(solver.best_objective_bound)
-    found_at = watch.found_at
+    lower = instance.trivial_lower_bound()
+    found = tabu_search(
+        instance,
+        (FIRST_TABU_SHARE if provable else LONE_TABU_SHARE) * time_limit_s,
+        threads=workers,
+        stall_s=max(MIN_TABU_STALL_S, TABU_STALL_SHARE * time_limit_s) if provable else None,
+    )
+    best, value, found_at, bound = found.starts, found.makespan, found.found_at_s, lower
+    if value <= lower:
+        return _result(instance, value, value, best, clock, found_at)
+    # small instances: the strong disjunctive worker improves the hinted schedule and proves it;
+    # large ones: CP-SAT's neighbourhood search (LNS) around the hint, no proof in reach
+    share = PROOF_SHARE if provable else 1.0
+    limit = min(share * time_limit_s, time_limit_s - (time.perf_counter() - clock))
+    cp = _hinted_cp_sat(instance, best, value, limit, workers, PROOF_WORKER if provable else SEARCH_WORKER)
+    if cp is not None:
+        cp_makespan, cp_bound, cp_starts, cp_at = cp
+        bound = max(bound, cp_bound)
+        if cp_makespan < value:
+            best, value, found_at = cp_starts, cp_makespan, cp_at + found_at
     left = time_limit_s - (time.perf_counter() - clock)
-    if status != cp_model.OPTIMAL and left > 0.2:
-        for row, values in zip(starts, best, strict=True):
-            for var, v in zip(row, values, strict=True):
-                model.add_hint(var, v)
-        model.add_hint(makespan, value)
-        model.add(makespan <= value)
-        model.add(makespan >= bound)
-        proof = cp_model.CpSolver()
-        proof.parameters.max_time_in_seconds = left
-        proof.parameters.num_workers = workers
-        proof.parameters.merge_text_format(PROOF_WORKER)
-        proof_watch = _StallWatch(proof, stall_s=float("inf"))
-        proof_started = time.perf_counter() - clock
-        second = proof.solve(model, proof_watch)
-        if second in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            if int(proof.objective_value) < value:
-                best = tuple(tuple(int(proof.value(s)) for s in row) for row in starts)
-                value = int(proof.objective_value)
-                found_at = proof_started + proof_watch.found_at
-            bound = max(bound, int(proof.best_objective_bound))
-            status = second
+    if bound < value and left > MIN_TABU_STALL_S:
+        # not proven: the rest of the time goes back to the tabu search, from the best schedule
+        again = tabu_search(instance, left, threads=workers, seed=1, start=best)
+        if again.makespan < value:
+            best, value, found_at = again.starts, again.makespan, time_limit_s - left + again.found_at_s
+    return _result(instance, value, bound, best, clock, found_at)
+
+
+def _hinted_cp_sat(
+    instance: JobShopInstance,
+    hint: tuple[tuple[int, ...], ...],
+    makespan_hint: int,
+    limit_s: float,
+    workers: int,
+    worker: str,
+) -> tuple[int, int, tuple[tuple[int, ...], ...], float] | None:
+    """CP-SAT from a known schedule: (makespan, lower bound, starts, seconds to it), or None."""
+    if limit_s <= 0.05:
+        return None
+    model, starts, makespan = build_model(instance)
+    for row, values in zip(starts, hint, strict=True):
+        for var, v in zip(row, values, strict=True):
+            model.add_hint(var, v)
+    model.add_hint(makespan, makespan_hint)
+    model.add(makespan <= makespan_hint)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = limit_s
+    solver.parameters.num_workers = workers
+    solver.parameters.merge_text_format(worker)
+    watch = _FirstFound()
+    status = solver.solve(model, watch)
+    if status == cp_model.INFEASIBLE:
+        # CP-SAT proved that nothing is shorter than the hint (which it may not return)
+        return makespan_hint, makespan_hint, hint, 0.0
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    value = int(solver.objective_value)
+    bound = value if status == cp_model.OPTIMAL else int(solver.best_objective_bound)
+    return value, bound, tuple(tuple(int(solver.value(s)) for s in row) for row in starts), watch.found_at
+
+
+def _result(
+    instance: JobShopInstance,
+    makespan: int,
+    bound: int,
+    starts: tuple[tuple[int, ...], ...],
+    clock: float,
+    found_at: float,
+) -> JobShopResult:
+    """The tuned model's result, optimal when the bound meets the makespan."""
     return JobShopResult(
         instance=instance.name,
         model="tuned",
-        makespan=value,
+        makespan=makespan,
         lower_bound=bound,
-        optimal=status == cp_model.OPTIMAL or bound >= value,
+        optimal=bound >= makespan,
         wall_s=time.perf_counter() - clock,
-        starts=best,
+        starts=starts,
         time_to_best_s=found_at,
     )
