@@ -6,13 +6,17 @@ are the label in another form, so ``features`` never reads them (a test proves i
 variables, the product quality variant and the physical quantities the failure modes of the
 data set's documentation are defined on: mechanical power (torque × angular speed), the
 process–air temperature difference, tool strain (tool wear × torque) and that strain as a share
-of the overstrain limit of the product's quality variant (11,000 / 12,000 / 13,000 min·Nm for
-L / M / H in the documentation), so one split separates overstrained tools of every variant.
+of the overstrain limit of the product's quality variant (the documented limits are in
+data/ai4i_rules.toml with their source), so one split separates overstrained tools of every variant.
 """
 
 from __future__ import annotations
 
 import math
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +37,44 @@ PROCESS = (
     "Tool wear [min]",
 )
 TYPES = {"L": 0.0, "M": 1.0, "H": 2.0}
-# the documented overstrain limit of each quality variant, tool wear × torque in min·Nm
-STRAIN_LIMIT = {0.0: 11000.0, 1.0: 12000.0, 2.0: 13000.0}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The documented HDF, PWF and OSF failure rules on the process variables, with their source."""
+
+    temp_diff_below_k: float
+    speed_below_rpm: float
+    power_below_w: float
+    power_above_w: float
+    strain_above_min_nm: dict[str, float]  # by quality variant L / M / H
+    confidence: str  # V, S or U, as in kpi/data/targets.toml
+    source: str
+
+
+@cache
+def rules() -> Rules:
+    """The rules shipped in smartfactory/scenarios/maintenance/data/ai4i_rules.toml (read once)."""
+    path = resources.files("smartfactory.scenarios.maintenance") / "data" / "ai4i_rules.toml"
+    raw = tomllib.loads(path.read_text("utf-8"))
+    if raw["confidence"] not in ("V", "S", "U"):
+        raise ValueError("ai4i_rules.toml: confidence must be V, S or U")
+    limits = {str(k): float(v) for k, v in raw["osf"]["strain_above_min_nm"].items()}
+    if set(limits) != set(TYPES):
+        raise ValueError(f"ai4i_rules.toml: osf.strain_above_min_nm needs exactly {sorted(TYPES)}")
+    return Rules(
+        temp_diff_below_k=float(raw["hdf"]["temp_diff_below_k"]),
+        speed_below_rpm=float(raw["hdf"]["speed_below_rpm"]),
+        power_below_w=float(raw["pwf"]["power_below_w"]),
+        power_above_w=float(raw["pwf"]["power_above_w"]),
+        strain_above_min_nm=limits,
+        confidence=str(raw["confidence"]),
+        source=str(raw["source"]),
+    )
+
+
+# the documented overstrain limit of each quality variant (by its code in TYPES), tool wear × torque in min·Nm
+STRAIN_LIMIT = {TYPES[kind]: limit for kind, limit in rules().strain_above_min_nm.items()}
 
 
 def load(data_dir: Path) -> pd.DataFrame:
