@@ -104,34 +104,23 @@ def _longest_paths(dur, jpred, jsucc, mpred, msucc, heads, tails, indeg, topo): 
         o = topo[done]
         done += 1
         end = heads[o] + dur[o]
-        s = jsucc[o]
-        if s >= 0:
-            if end > heads[s]:
-                heads[s] = end
-            indeg[s] -= 1
-            if indeg[s] == 0:
-                topo[top] = s
-                top += 1
-        s = msucc[o]
-        if s >= 0:
-            if end > heads[s]:
-                heads[s] = end
-            indeg[s] -= 1
-            if indeg[s] == 0:
-                topo[top] = s
-                top += 1
+        for s in (jsucc[o], msucc[o]):
+            if s >= 0:
+                if end > heads[s]:
+                    heads[s] = end
+                indeg[s] -= 1
+                if indeg[s] == 0:
+                    topo[top] = s
+                    top += 1
     if done < n:
         return -1
     makespan = 0
     for i in range(n - 1, -1, -1):
         o = topo[i]
         tail = 0
-        s = jsucc[o]
-        if s >= 0 and tails[s] + dur[s] > tail:
-            tail = tails[s] + dur[s]
-        s = msucc[o]
-        if s >= 0 and tails[s] + dur[s] > tail:
-            tail = tails[s] + dur[s]
+        for s in (jsucc[o], msucc[o]):
+            if s >= 0 and tails[s] + dur[s] > tail:
+                tail = tails[s] + dur[s]
         tails[o] = tail
         if heads[o] + dur[o] + tail > makespan:
             makespan = heads[o] + dur[o] + tail
@@ -196,26 +185,28 @@ def _critical_moves(dur, jpred, mpred, msucc, heads, tails, makespan, path, move
 
 
 @njit(cache=True, nogil=True)
+def _pushed(x, y, outer, chain, dur, times):  # type: ignore[no-untyped-def]
+    """Times of x then y in a row, x after ``outer``, each after its neighbour in ``chain``.
+
+    With heads and job predecessors this gives the new starts of a swapped pair; with tails and
+    job successors, read backwards, its new tails.
+    """
+    cx = chain[x]
+    tx = times[cx] + dur[cx] if cx >= 0 else 0
+    if outer >= 0 and times[outer] + dur[outer] > tx:
+        tx = times[outer] + dur[outer]
+    cy = chain[y]
+    ty = times[cy] + dur[cy] if cy >= 0 else 0
+    if tx + dur[x] > ty:
+        ty = tx + dur[x]
+    return tx, ty
+
+
+@njit(cache=True, nogil=True)
 def _estimate(u, v, dur, jpred, jsucc, mpred, msucc, heads, tails):  # type: ignore[no-untyped-def]
     """Taillard's estimate of the longest path through u and v after swapping them (u before v)."""
-    a = mpred[u]
-    b = msucc[v]
-    jv = jpred[v]
-    ju = jpred[u]
-    rv = heads[jv] + dur[jv] if jv >= 0 else 0
-    if a >= 0 and heads[a] + dur[a] > rv:
-        rv = heads[a] + dur[a]
-    ru = heads[ju] + dur[ju] if ju >= 0 else 0
-    if rv + dur[v] > ru:
-        ru = rv + dur[v]
-    su = jsucc[u]
-    sv = jsucc[v]
-    qu = tails[su] + dur[su] if su >= 0 else 0
-    if b >= 0 and tails[b] + dur[b] > qu:
-        qu = tails[b] + dur[b]
-    qv = tails[sv] + dur[sv] if sv >= 0 else 0
-    if qu + dur[u] > qv:
-        qv = qu + dur[u]
+    rv, ru = _pushed(v, u, mpred[u], jpred, dur, heads)
+    qu, qv = _pushed(u, v, msucc[v], jsucc, dur, tails)
     first = rv + dur[v] + qv
     second = ru + dur[u] + qu
     return first if first > second else second
