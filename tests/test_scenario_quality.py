@@ -15,7 +15,14 @@ from plants import HEADER, REASONS
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant_file import load_plant, parse_plant
 from smartfactory.scenarios import scenario_class
-from smartfactory.scenarios.quality import QualityScenario, apply_recommendations, recommendations_of, what_if
+from smartfactory.scenarios.quality import (
+    QualityScenario,
+    apply_recommendations,
+    recommendations_of,
+    steel,
+    what_if,
+)
+from smartfactory.scenarios.quality.classifier import PlateFaultClassifier
 from smartfactory.scenarios.quality.cycles import WEAR, read_cycles
 from smartfactory.simulate import simulate
 from smartfactory.store import TelemetryStore
@@ -153,6 +160,28 @@ def test_fit_predict_on_a_table() -> None:
     assert accuracy > 0.8
     assert model.predict_proba(X.iloc[200:]).shape == (100, 2)
     assert model.evidence()["samples"] == 200
+
+
+def test_plate_classifier_learns_the_batch_and_survives_an_unseen_one() -> None:
+    rng = np.random.default_rng(1)
+    n = 240
+    frame = pd.DataFrame(
+        {
+            "Length_of_Conveyer": rng.choice([1300.0, 1400.0, 1500.0], n),
+            "TypeOfSteel_A300": rng.integers(0, 2, n),
+            "Steel_Plate_Thickness": 80.0,
+            "noise": rng.normal(size=n),
+        }
+    )
+    X = steel.features(frame)
+    assert X["plate"].iloc[0] == f"{int(frame.Length_of_Conveyer[0])}-{frame.TypeOfSteel_A300[0]}-80"
+    # the class is the batch: only the key (or its parts) can tell it
+    y = (X["plate"].astype("category").cat.codes % 2).to_numpy()
+    model = PlateFaultClassifier(quick=True).fit(X.iloc[:200], y[:200])
+    assert (model.predict(X.iloc[200:]) == y[200:]).mean() > 0.9
+    unseen = X.iloc[:5].assign(plate="9999-0-5")
+    proba = model.predict_proba(unseen)
+    assert proba.shape == (5, 2) and np.allclose(proba.sum(axis=1), 1.0)
 
 
 def test_bad_tables_are_user_errors() -> None:
