@@ -86,7 +86,7 @@ def build_model(
     return model, starts, makespan
 
 
-class _FirstFound(cp_model.CpSolverSolutionCallback):
+class _BestFoundAt(cp_model.CpSolverSolutionCallback):
     """Remembers when the last (best) schedule was found."""
 
     def __init__(self) -> None:
@@ -115,13 +115,14 @@ def solve_jobshop(instance: JobShopInstance, time_limit_s: float, workers: int =
     # small instances: the strong disjunctive worker improves the hinted schedule and proves it;
     # large ones: CP-SAT's neighbourhood search (LNS) around the hint, no proof in reach
     share = PROOF_SHARE if provable else 1.0
-    limit = min(share * time_limit_s, time_limit_s - (time.perf_counter() - clock))
+    cp_started = time.perf_counter() - clock
+    limit = min(share * time_limit_s, time_limit_s - cp_started)
     cp = _hinted_cp_sat(instance, best, value, limit, workers, PROOF_WORKER if provable else SEARCH_WORKER)
     if cp is not None:
         cp_makespan, cp_bound, cp_starts, cp_at = cp
         bound = max(bound, cp_bound)
         if cp_makespan < value:
-            best, value, found_at = cp_starts, cp_makespan, cp_at + found_at
+            best, value, found_at = cp_starts, cp_makespan, cp_started + cp_at
     left = time_limit_s - (time.perf_counter() - clock)
     if bound < value and left > MIN_TABU_STALL_S:
         # not proven: the rest of the time goes back to the tabu search, from the best schedule
@@ -152,7 +153,7 @@ def _hinted_cp_sat(
     solver.parameters.max_time_in_seconds = limit_s
     solver.parameters.num_workers = workers
     solver.parameters.merge_text_format(worker)
-    watch = _FirstFound()
+    watch = _BestFoundAt()
     status = solver.solve(model, watch)
     if status == cp_model.INFEASIBLE:
         # CP-SAT proved that nothing is shorter than the hint (which it may not return)
