@@ -170,6 +170,7 @@ def test_plate_classifier_learns_the_batch_and_survives_an_unseen_one() -> None:
             "Length_of_Conveyer": rng.choice([1300.0, 1400.0, 1500.0], n),
             "TypeOfSteel_A300": rng.integers(0, 2, n),
             "Steel_Plate_Thickness": 80.0,
+            "Y_Minimum": rng.uniform(0, 1e7, n),
             "noise": rng.normal(size=n),
         }
     )
@@ -182,6 +183,28 @@ def test_plate_classifier_learns_the_batch_and_survives_an_unseen_one() -> None:
     unseen = X.iloc[:5].assign(plate="9999-0-5")
     proba = model.predict_proba(unseen)
     assert proba.shape == (5, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert not model.neighbour_proba(unseen)[1].any()
+
+
+def test_plate_neighbours_vote_by_distance_along_the_strip() -> None:
+    frame = pd.DataFrame(
+        {
+            "Length_of_Conveyer": 1300.0,
+            "TypeOfSteel_A300": 1,
+            "Steel_Plate_Thickness": 80.0,
+            "Y_Minimum": [0.0, 1e4, 2e4, 5e6, 5.01e6, 5.02e6] * 4,
+            "noise": np.arange(24.0),
+        }
+    )
+    X = steel.features(frame)
+    # one batch: a stretch of class 3 near the head of the strip, class 7 far down it
+    y = np.array([3, 3, 3, 7, 7, 7] * 4)
+    model = PlateFaultClassifier(quick=True).fit(X, y)
+    query = X.iloc[:2].assign(Y_Minimum=[5e3, 5.005e6])
+    neighbours, has = model.neighbour_proba(query)
+    assert has.all()
+    assert neighbours[0, 0] > 0.99 and neighbours[1, 1] > 0.99  # columns follow classes_ = [3, 7]
+    assert np.allclose(neighbours.sum(axis=1), 1.0)
 
 
 def test_bad_tables_are_user_errors() -> None:
