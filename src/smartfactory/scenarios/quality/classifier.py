@@ -77,11 +77,12 @@ class PlateFaultClassifier:
         return boosted, randomised
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PlateFaultClassifier:
-        """Fit both models on ``X`` (numeric columns plus the key column)."""
+        """Fit the two tree models and keep each batch's faults on ``X`` (numeric columns and the key)."""
         from lightgbm import LGBMClassifier
         from sklearn.ensemble import ExtraTreesClassifier
 
-        self.keys_ = np.unique(X[self.key].astype(str).to_numpy())
+        keys = X[self.key].astype(str).to_numpy()
+        self.keys_ = np.unique(keys)
         boosted, randomised = self._inputs(X)
         # LightGBM defaults but 15 leaves; one thread (OpenMP spins on a busy 2-core machine)
         self.boosted_ = LGBMClassifier(num_leaves=15, random_state=self.seed, n_jobs=1, verbose=-1)
@@ -92,7 +93,6 @@ class PlateFaultClassifier:
         self.classes_: np.ndarray = np.asarray(self.boosted_.classes_)
         codes = np.searchsorted(self.classes_, np.asarray(y))
         positions = X[self.position].to_numpy(float)
-        keys = X[self.key].astype(str).to_numpy()
         self.batches_ = {k: (positions[keys == k], codes[keys == k]) for k in self.keys_}
         return self
 
