@@ -25,6 +25,7 @@ from smartfactory.scenarios.maintenance import (
 )
 from smartfactory.scenarios.maintenance.classifier import FailureClassifier
 from smartfactory.scenarios.maintenance.risk import hourly_features, monitored_equipment
+from smartfactory.scenarios.tabular import best_f1_threshold
 from smartfactory.simulate import simulate
 from smartfactory.store import TelemetryStore
 
@@ -194,6 +195,58 @@ def test_bad_input_is_a_user_error() -> None:
         ai4i.features(frame.drop(columns=["Torque [Nm]"]))
     with pytest.raises(UserError, match="not fitted"):
         MaintenanceScenario().predict(X)
+
+
+def test_the_alarm_threshold_sits_halfway_between_the_alarmed_and_the_quiet_scores() -> None:
+    y = np.array([0, 0, 1, 1])
+    # probabilities: halfway in log-odds between 0.2 and 0.9 is 0.6 (odds 1/4 and 9 → 3/2)
+    assert best_f1_threshold(y, np.array([0.1, 0.2, 0.9, 0.95])) == pytest.approx(0.6)
+    # near 1, where boosted scores crowd, it still leaves room below the lowest alarmed score
+    near_one = best_f1_threshold(y, np.array([0.1, 0.99, 0.999999, 1.0]))
+    assert 0.99 < near_one < 0.999999 and near_one == pytest.approx(0.9999, abs=1e-4)
+    # any other score: halfway on its own scale
+    assert best_f1_threshold(y, np.array([-1.0, 2.0, 5.0, 7.0])) == pytest.approx(3.5)
+    # every row alarmed (the best F1 here): the lowest score itself
+    assert best_f1_threshold(np.array([1, 1, 0, 1]), np.array([0.3, 0.4, 0.5, 0.6])) == pytest.approx(0.3)
+
+
+def test_limit_margins_are_negative_exactly_where_a_documented_rule_fires() -> None:
+    r = ai4i.rules()
+    base = {"Air temperature [K]": 300.0, "Rotational speed [rpm]": 1500.0, "Torque [Nm]": 40.0}
+    rows = [
+        # (process temperature, speed, torque, wear, type) → which rule fires
+        (308.5, 1370.0, 40.0, 10.0, "L", "HDF"),  # ΔT 8.5 K and below 1380 rpm
+        (308.5, 1390.0, 40.0, 10.0, "L", None),  # ΔT below, speed above: no HDF
+        (310.0, 1370.0, 40.0, 10.0, "L", None),  # speed below, ΔT above: no HDF
+        (310.0, 1500.0, 20.0, 10.0, "L", "PWF"),  # 3.1 kW
+        (310.0, 1500.0, 60.0, 10.0, "L", "PWF"),  # 9.4 kW
+        (310.0, 1500.0, 50.0, 230.0, "L", "OSF"),  # 11,500 min·Nm over L's 11,000
+        (310.0, 1500.0, 50.0, 230.0, "M", None),  # under M's 12,000
+    ]
+    frame = pd.DataFrame(
+        [
+            base
+            | {
+                "Process temperature [K]": t,
+                "Rotational speed [rpm]": n,
+                "Torque [Nm]": m,
+                "Tool wear [min]": w,
+                "Type": k,
+            }
+            for t, n, m, w, k, _ in rows
+        ]
+    )
+    X = ai4i.features(frame)
+    columns = {"HDF": "heat_margin", "PWF": "power_margin_kw", "OSF": "strain_margin"}
+    for i, (*_, fires) in enumerate(rows):
+        for rule, column in columns.items():
+            assert (X[column].iloc[i] < 0) == (fires == rule), (i, rule)
+        assert (X["limit_margin"].iloc[i] < 0) == (fires is not None), i
+    assert r.temp_diff_below_k == 8.6 and r.power_below_w == 3500.0  # the rows above assume these
+    flags = ai4i_ceiling.rule_flags(frame)
+    assert [next((m for m in flags.columns if flags[m].iloc[i]), None) for i in range(len(rows))] == [
+        fires for *_, fires in rows
+    ]
 
 
 # --- AI4I: the F1 ceiling without the failure-mode columns --------------------------------

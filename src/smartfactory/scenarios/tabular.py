@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,13 +71,33 @@ def out_of_fold(make: ModelFactory, X: pd.DataFrame, y: np.ndarray, folds: int, 
 
 
 def best_f1_threshold(y: np.ndarray, score: np.ndarray) -> float:
-    """The decision threshold on ``score`` that maximises F1 of the positive class on (y, score)."""
+    """The decision threshold on ``score`` that maximises F1 of the positive class on (y, score).
+
+    Of all thresholds with that F1 (everything between the lowest alarmed score and the highest
+    score below it), the one halfway between them: the threshold at the lowest alarmed score
+    itself misses every new row that scores a hair below it, which is where the rows just across
+    a sharp failure limit land. Halfway in log-odds for probabilities, where boosted models crowd
+    their scores near 0 and 1; halfway on the scale itself for any other score.
+    """
     from sklearn.metrics import precision_recall_curve
 
+    score = np.asarray(score, dtype=float)
     precision, recall, thresholds = precision_recall_curve(y, score)
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
     # the curve has one more point than thresholds (recall 0 at the end)
-    return float(thresholds[int(np.argmax(f1[:-1]))])
+    lowest_alarmed = float(thresholds[int(np.argmax(f1[:-1]))])
+    below = score[score < lowest_alarmed]
+    if len(below) == 0:
+        return lowest_alarmed
+    highest_quiet = float(below.max())
+    if score.min() < 0.0 or score.max() > 1.0:
+        return (lowest_alarmed + highest_quiet) / 2
+    tiny = 1e-15  # keeps the log-odds finite at scores of exactly 0 or 1
+    a, b = (min(max(v, tiny), 1 - tiny) for v in (lowest_alarmed, highest_quiet))
+    middle = (math.log(a / (1 - a)) + math.log(b / (1 - b))) / 2
+    threshold = 1 / (1 + math.exp(-middle))
+    # rounding at the extremes must not move it out of (highest_quiet, lowest_alarmed]
+    return min(max(threshold, float(np.nextafter(highest_quiet, 1.0))), lowest_alarmed)
 
 
 def binary_metrics(y: np.ndarray, score: np.ndarray, predicted: np.ndarray) -> dict[str, float]:

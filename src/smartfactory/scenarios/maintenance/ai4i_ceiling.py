@@ -32,18 +32,10 @@ WEAR = "Tool wear [min]"
 
 def rule_flags(frame: pd.DataFrame) -> pd.DataFrame:
     """HDF, PWF and OSF as the documented rules on the process variables (booleans per row)."""
+    # the features' margins to the documented limits are negative exactly where a rule fires
     X = ai4i.features(frame)
-    r = ai4i.rules()
-    limit = frame["Type"].map(r.strain_above_min_nm).astype(float)
-    # the temperature difference stays an unrounded float on purpose: 27 rows of the shared data
-    # (speed below 1380 rpm) lie at a decimal difference of exactly 8.6 K, and its HDF column
-    # follows the float rounding of that subtraction (8.5999… flagged, 8.6000…2 not)
     return pd.DataFrame(
-        {
-            "HDF": (X["temp_diff_k"] < r.temp_diff_below_k) & (X["speed_rpm"] < r.speed_below_rpm),
-            "PWF": (X["power_w"] < r.power_below_w) | (X["power_w"] > r.power_above_w),
-            "OSF": X["strain_min_nm"] > limit,
-        },
+        {"HDF": X["heat_margin"] < 0, "PWF": X["power_margin_kw"] < 0, "OSF": X["strain_margin"] < 0},
         index=frame.index,
     )
 

@@ -1,10 +1,13 @@
 """A failure classifier whose decision threshold is learnt inside its own training data.
 
-A random forest gives a failure score (on AI4I it beat LightGBM by about 0.05 F1 in
-cross-validation: the failure rules are sharp interactions of a few variables, which fully
-grown trees capture and shallow boosted trees smooth away); the threshold that turns it into an alarm is the
-one maximising F1 on out-of-fold scores of the *training* rows (an inner stratified 5-fold
-cross-validation), so an outer test fold never influences it.
+Gradient-boosted trees (LightGBM) give a failure score; the threshold that turns it into an
+alarm is the one maximising F1 on out-of-fold scores of the *training* rows (an inner stratified
+5-fold cross-validation), so an outer test fold never influences it.
+
+Why boosting: on AI4I with the margins to the documented limits (``ai4i.features``) its nested
+cross-validation F1 was 0.9174, against 0.8953 for the random forest of the earlier version
+(0.8958 with the margins: bootstrap samples and feature subsets blur a split that one variable
+makes exactly). Without the margins the forest was the better of the two (0.8533 for boosting).
 """
 
 from __future__ import annotations
@@ -23,8 +26,17 @@ MIN_FAILURES = 10
 INNER_FOLDS = 5
 
 
+def booster(seed: int = 0, trees: int = 300) -> Any:
+    """The unfitted failure model: LightGBM, ``trees`` trees of 15 leaves, learning rate 0.05."""
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        n_estimators=trees, learning_rate=0.05, num_leaves=15, n_jobs=2, random_state=seed, verbose=-1
+    )
+
+
 def forest(seed: int = 0, trees: int = 300) -> Any:
-    """The unfitted failure model: a random forest of fully grown trees on 60 % of features per split."""
+    """The published baseline: a random forest of fully grown trees on 60 % of features per split."""
     from sklearn.ensemble import RandomForestClassifier
 
     return RandomForestClassifier(trees, max_features=0.6, n_jobs=2, random_state=seed)
@@ -50,9 +62,9 @@ class FailureClassifier:
                 "and must not be features"
             )
         target = labels(y, len(frame), "failure labels", MIN_FAILURES).astype(int)
-        oof = out_of_fold(lambda: forest(self.seed, self.trees), frame, target, INNER_FOLDS, self.seed)[:, 1]
+        oof = out_of_fold(lambda: booster(self.seed, self.trees), frame, target, INNER_FOLDS, self.seed)[:, 1]
         self.threshold = best_f1_threshold(target, oof)
-        self.model = forest(self.seed, self.trees).fit(frame, target)
+        self.model = booster(self.seed, self.trees).fit(frame, target)
         self.feature_names = list(frame.columns)
         return self
 
