@@ -38,7 +38,7 @@ from smartfactory.scenarios.scheduling.tabu import tabu_search
 # if time is left. Larger ones: tabu search, then CP-SAT's LNS.
 # The first phase runs its whole share. It used to hand over once 10 % of the limit brought
 # nothing better: on la29 at 10 s that gave CP-SAT a 1168 hint after 1.4 s and the solver ended
-# at 1160–1168; with a whole 40 % CP-SAT starts from 1163–1164 and reaches 1157 (5 runs of 5).
+# at 1160–1168; with a whole 40 % CP-SAT starts from 1163–1164 and reaches 1157 (7 runs of 7).
 # On the instances outside the benchmark (abz5, abz6, ft20, orb01–orb10, 8 random ones) the
 # makespans were the same (random ones: sum 9,027 against 9,028) and the proofs came about 2 s
 # later, all still proven (docs/scenarios/scheduling.md).

@@ -331,7 +331,6 @@ def heads_of(dur, jpred, jsucc, mpred, msucc):  # type: ignore[no-untyped-def]
 class _Shared:
     """What the search threads share: the best schedule so far, under a lock."""
 
-    improved: float
     best: int = 1 << 62
     arcs: tuple[np.ndarray, np.ndarray] | None = None
     found_at: float = 0.0
@@ -379,13 +378,11 @@ def tabu_search(
     threads: int = 2,
     seed: int = 0,
     start: tuple[tuple[int, ...], ...] | None = None,
-    stall_s: float | None = None,
 ) -> TabuOutcome:
     """Search ``time_limit_s`` seconds on ``threads`` threads; stop early at the trivial lower bound.
 
     ``start``: the first thread begins from this schedule, the others from fresh starts, so the
-    search keeps some diversity. ``stall_s``: also stop once no thread has found a better
-    schedule for that long.
+    search keeps some diversity.
     """
     graph = Graph.of(instance)
     n = len(graph.duration)
@@ -393,7 +390,7 @@ def tabu_search(
     tenure = TENURE_BASE + instance.n_jobs // max(1, instance.n_machines)
     clock = time.perf_counter()
     deadline = clock + time_limit_s
-    shared = _Shared(improved=clock)
+    shared = _Shared()
 
     def worker(w: int) -> None:
         if start is not None and w == 0:
@@ -416,10 +413,9 @@ def tabu_search(
                 shared.iterations += CHUNK_ITERATIONS
                 if best < shared.best:
                     shared.best, shared.arcs = best, (best_mpred.copy(), best_msucc.copy())
-                    shared.found_at, shared.improved = now - clock, now
+                    shared.found_at = now - clock
                 done = shared.best <= lower
-                stalled = stall_s is not None and now - shared.improved > stall_s
-            if done or stalled or now >= deadline:
+            if done or now >= deadline:
                 return
 
     pool = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(threads)]
