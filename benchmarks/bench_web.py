@@ -96,9 +96,9 @@ class Client(FastHttpUser):
 
 def prepare(sizes: Sizes) -> tuple[Path, str]:
     """The simulated store (reused when a finished one is under benchmarks/out) and a viewer token."""
-    from smartfactory.api.auth.accounts import add_user, get_user
-    from smartfactory.api.auth.roles import Role
-    from smartfactory.api.auth.sessions import issue_token
+    from smartfactory.app.accounts import add_user, get_user
+    from smartfactory.app.roles import Role
+    from smartfactory.app.sessions import issue_token
     from smartfactory.store import REGISTRY_FILE, Registry
 
     key = hashlib.sha256(PLANT.read_bytes() + f"|{START}|{sizes.days}|{SEED}".encode()).hexdigest()[:12]

@@ -41,8 +41,8 @@ from playwright.sync_api import (
 )
 
 from services import missing_service
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.context import Server, ServerSettings
+from smartfactory.app.roles import Role
+from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.web.app import create_app
 from web import PASSWORDS, build_store
 
@@ -60,41 +60,41 @@ QUIET_S = 0.1  # no request in flight for this long: the page has settled
 
 @dataclass
 class LiveApp:
-    """The app served on loopback: its base URL and the open server (registry, store)."""
+    """The app served on loopback: its base URL and the open workspace (registry, store)."""
 
     url: str
-    server: Server
+    workspace: Workspace
 
 
 @pytest.fixture(name="live_app", scope="session")
 def fixture_live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The real app over its own 3-day store, served by uvicorn in a background thread."""
     folder = build_store(tmp_path_factory.mktemp("browser-store"))
-    server = Server(ServerSettings(store=folder))
-    app = create_app(server.settings, server=server)
+    workspace = Workspace(WorkspaceSettings(store=folder))
+    app = create_app(workspace.settings, workspace=workspace)
     # bind first and hand uvicorn the socket: no race for the port between choosing and serving
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((LOOPBACK, 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, loop="asyncio", log_config=None, log_level="warning", access_log=False)
-    web = uvicorn.Server(config)
+    web = uvicorn.Workspace(config)
     # uvicorn installs signal handlers only on the main thread, so a thread is safe
     thread = threading.Thread(target=web.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not web.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            server.close()
+            workspace.close()
             pytest.fail("uvicorn did not start serving the app", pytrace=False)
         time.sleep(0.05)
     try:
-        yield LiveApp(f"http://{LOOPBACK}:{port}", server)
+        yield LiveApp(f"http://{LOOPBACK}:{port}", workspace)
     finally:
         web.should_exit = True
         thread.join(timeout=10)
         sock.close()
-        server.close()
+        workspace.close()
 
 
 @pytest.fixture(name="chromium", scope="module")

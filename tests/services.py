@@ -34,9 +34,7 @@ def services_required() -> bool:
 def missing_service(message: str) -> NoReturn:
     """Fail when services are required, else skip, with the same message."""
     if services_required():
-        pytest.fail(
-            f"{message} ({REQUIRE_ENV}=1, so this fails instead of skipping)", pytrace=False
-        )
+        pytest.fail(f"{message} ({REQUIRE_ENV}=1, so this fails instead of skipping)", pytrace=False)
     pytest.skip(message)
 
 

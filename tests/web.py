@@ -3,7 +3,7 @@
     from web import PASSWORDS, signed_in, web_server  # noqa: F401  (web_server is a fixture)
 
 ``web_server`` (session-scoped) simulates the demo plant for 3 days into a temporary store
-and opens one ``Server`` on it; ``app_for(server)`` builds an app over it; ``signed_in``
+and opens one ``Workspace`` on it; ``app_for(workspace)`` builds an app over it; ``signed_in``
 returns a TestClient logged in as a role, with ``client.csrf`` set.
 """
 
@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from smartfactory.api.auth.accounts import add_user
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.context import Server, ServerSettings
+from smartfactory.app.accounts import add_user
+from smartfactory.app.roles import Role
+from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.cli.simulate import DEMO_PLANT, DEMO_START, run_into_store
 from smartfactory.model.plant_file import load_plant
 from smartfactory.web.app import create_app
@@ -34,27 +34,27 @@ def build_store(folder: Path, days: float = DAYS, seed: int = 7) -> Path:
     plant = load_plant(ROOT / DEMO_PLANT)
     begin = datetime.combine(DEMO_START, time())
     run_into_store(plant, ROOT / DEMO_PLANT, folder, begin, days, seed, [], quiet=True)
-    server = Server(ServerSettings(store=folder))
+    workspace = Workspace(WorkspaceSettings(store=folder))
     try:
         for role in Role:
-            add_user(server.registry, role.value, PASSWORDS[role], role, f"{role.value.title()} User")
+            add_user(workspace.registry, role.value, PASSWORDS[role], role, f"{role.value.title()} User")
     finally:
-        server.close()
+        workspace.close()
     return folder
 
 
 @pytest.fixture(scope="session")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server over a 3-day store, shared by the web tests (read mostly; writes are alarms)."""
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """One workspace over a 3-day store, shared by the web tests (read mostly; writes are alarms)."""
     folder = build_store(tmp_path_factory.mktemp("web-store"))
-    server = Server(ServerSettings(store=folder))
-    yield server
-    server.close()
+    workspace = Workspace(WorkspaceSettings(store=folder))
+    yield workspace
+    workspace.close()
 
 
-def app_for(server: Server, **settings: object) -> FastAPI:
-    """An app over an open server (the server is not closed with the app)."""
-    return create_app(ServerSettings(store=server.settings.store, **settings), server=server)  # type: ignore[arg-type]
+def app_for(workspace: Workspace, **settings: object) -> FastAPI:
+    """An app over an open workspace (the workspace is not closed with the app)."""
+    return create_app(WorkspaceSettings(store=workspace.settings.store, **settings), workspace=workspace)  # type: ignore[arg-type]
 
 
 class SignedIn(TestClient):

@@ -1,4 +1,4 @@
-"""Helpers of the users-and-security tests: a light server (plant and users, no telemetry) and
+"""Helpers of the users-and-security tests: a light workspace (plant and users, no telemetry) and
 clients signed in without the cost of a password check.
 
     from web_accounts import light_server, session_client, token_client
@@ -14,11 +14,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from smartfactory.api.auth.accounts import add_user
 from smartfactory.api.auth.deps import SESSION_COOKIE
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import issue_token, start_session
-from smartfactory.api.context import Server, ServerSettings
+from smartfactory.app.accounts import add_user
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import issue_token, start_session
+from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.model.plant_file import load_plant
 from web import PASSWORDS, ROOT
 
@@ -26,19 +26,19 @@ DEMO_PLANT_FILE = ROOT / "examples" / "plants" / "discrete_machining.toml"
 
 
 @contextmanager
-def light_server(folder: Path) -> Iterator[Server]:
-    """A server over ``folder`` holding the demo plant and users viewer, engineer, admin (no events)."""
-    server = Server(ServerSettings(store=folder))
+def light_server(folder: Path) -> Iterator[Workspace]:
+    """A workspace over ``folder`` holding the demo plant and users viewer, engineer, admin (no events)."""
+    workspace = Workspace(WorkspaceSettings(store=folder))
     try:
         text = DEMO_PLANT_FILE.read_bytes()
-        server.registry.save_plant(
+        workspace.registry.save_plant(
             load_plant(DEMO_PLANT_FILE), str(DEMO_PLANT_FILE), hashlib.sha256(text).hexdigest()
         )
         for role in Role:
-            add_user(server.registry, role.value, PASSWORDS[role], role, f"{role.value.title()} User")
-        yield server
+            add_user(workspace.registry, role.value, PASSWORDS[role], role, f"{role.value.title()} User")
+        yield workspace
     finally:
-        server.close()
+        workspace.close()
 
 
 class Client(TestClient):
@@ -50,8 +50,8 @@ class Client(TestClient):
 
 def session_client(app: FastAPI, username: str, lang: str = "en", **kwargs: object) -> Client:
     """A client with a fresh browser session of ``username`` (no password check: fast)."""
-    server: Server = app.state.server
-    token, csrf = start_session(server.registry, username, "testclient", 1.0)
+    workspace: Workspace = app.state.workspace
+    token, csrf = start_session(workspace.registry, username, "testclient", 1.0)
     client = Client(app, headers={"Accept-Language": lang}, **kwargs)  # type: ignore[arg-type]
     client.cookies.set(SESSION_COOKIE, token)
     client.csrf = csrf
@@ -61,8 +61,8 @@ def session_client(app: FastAPI, username: str, lang: str = "en", **kwargs: obje
 
 def token_client(app: FastAPI, username: str, lang: str = "en", **kwargs: object) -> Client:
     """A client sending a new API token of ``username`` as a bearer token."""
-    server: Server = app.state.server
-    token = issue_token(server.registry, username, "test")
+    workspace: Workspace = app.state.workspace
+    token = issue_token(workspace.registry, username, "test")
     client = Client(
         app,
         headers={"Accept-Language": lang, "Authorization": f"Bearer {token}"},

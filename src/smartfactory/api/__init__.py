@@ -1,6 +1,6 @@
-"""The HTTP API under /api/v1 and the services the API and the web pages both read.
+"""The HTTP API under /api/v1: thin routers over ``smartfactory.app``.
 
-``services`` hold every query and action (no FastAPI in them); ``routes`` are thin FastAPI
-routers over them; ``auth`` signs people and scripts in; ``problems`` turns errors into
-RFC 9457 problem details.
+``routes`` parse requests and return the application layer's models; ``auth`` holds the
+FastAPI dependencies that sign people and scripts in; ``problems`` turns errors into RFC 9457
+problem details.
 """

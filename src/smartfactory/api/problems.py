@@ -6,14 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from smartfactory.app.errors import FieldProblem
+
+__all__ = ["PROBLEM_JSON", "ApiProblem", "FieldProblem", "ProblemDetails", "problems_in_schema", "responses"]
+
 PROBLEM_JSON = "application/problem+json"
-
-
-class FieldProblem(BaseModel):
-    """One field that was rejected, and what it allows."""
-
-    field: str = Field(description="where: a dotted path of the request (query.start, body.answers.X)")
-    message: str = Field(description="what is wrong and what is allowed, in the user's language")
 
 
 class ProblemDetails(BaseModel):

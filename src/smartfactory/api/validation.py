@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from smartfactory.api.i18n import gettext as _
 from smartfactory.api.problems import FieldProblem
+from smartfactory.app.i18n import gettext as _
 
 
 def _messages() -> dict[str, str]:

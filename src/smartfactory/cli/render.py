@@ -48,9 +48,7 @@ def summary_table(plant: Plant, rows: list[MachineSummary], lang: str = "en") ->
             if r.line != line.id:
                 continue
             if not r.networked:
-                table.add_row(
-                    f"{r.equipment} [dim]{names[r.equipment]}[/dim]", "[dim]no live data[/dim]"
-                )
+                table.add_row(f"{r.equipment} [dim]{names[r.equipment]}[/dim]", "[dim]no live data[/dim]")
                 continue
             table.add_row(
                 f"{r.equipment} [dim]{names[r.equipment]}[/dim]",

@@ -11,7 +11,7 @@ from smartfactory.cli.kpi import DEFAULT_STORE
 from smartfactory.model.errors import UserError
 
 if TYPE_CHECKING:
-    from smartfactory.api.context import Server
+    from smartfactory.app.workspace import Workspace
     from smartfactory.store import Registry
 
 
@@ -49,17 +49,17 @@ def serve(
     """Run uvicorn on the app over ``store``."""
     import uvicorn
 
-    from smartfactory.api.context import ServerSettings
+    from smartfactory.app.workspace import WorkspaceSettings
     from smartfactory.web.app import create_app
 
     if not 0 < port < 65536:
         raise UserError(f"--port must be 1–65535, not {port}")
     if (certfile is None) != (keyfile is None):
         raise UserError("give both --certfile and --keyfile to serve HTTPS, or neither")
-    app = create_app(ServerSettings(store=store, registry_url=registry, secure_cookies=secure_cookies))
+    app = create_app(WorkspaceSettings(store=store, registry_url=registry, secure_cookies=secure_cookies))
     scheme = "https" if certfile else "http"
     print(f"serving {store} at {scheme}://{host}:{port}/ (API docs at /docs); Ctrl-C stops", flush=True)
-    for line in _warnings(app.state.server, host, secure_cookies):
+    for line in _warnings(app.state.workspace, host, secure_cookies):
         print(line, flush=True)
     if banner:
         print(banner, flush=True)
@@ -76,12 +76,12 @@ def serve(
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def _warnings(server: Server, host: str, secure_cookies: bool) -> list[str]:
-    """What the person starting the server should know: no one can sign in, or no TLS."""
-    from smartfactory.api.auth.accounts import list_users
+def _warnings(workspace: Workspace, host: str, secure_cookies: bool) -> list[str]:
+    """What the person starting the workspace should know: no one can sign in, or no TLS."""
+    from smartfactory.app.accounts import list_users
 
     lines = []
-    if not list_users(server.registry):
+    if not list_users(workspace.registry):
         lines.append("no users yet: add one with `smartfactory user add NAME --role admin` to sign in")
     if host not in LOOPBACK and not secure_cookies:
         lines.append(
@@ -97,8 +97,8 @@ DEMO_PASSWORD = "smartfactory-demo"
 
 def prepare_demo_site(store: Path, answers: Path | None) -> str:
     """Give the demo store a demo user (admin) and the worked answers; returns 'user / password'."""
-    from smartfactory.api.auth.accounts import add_user, get_user
-    from smartfactory.api.auth.roles import Role
+    from smartfactory.app.accounts import add_user, get_user
+    from smartfactory.app.roles import Role
     from smartfactory.store import REGISTRY_FILE, Registry
 
     with Registry.open(store / REGISTRY_FILE) as registry:
@@ -111,7 +111,7 @@ def prepare_demo_site(store: Path, answers: Path | None) -> str:
 
 def _seed_answers(registry: Registry, answers: Path) -> None:
     """The worked answers become the plant's saved self-assessment, unless answers are saved already."""
-    from smartfactory.api.services.answers import import_answers, saved
+    from smartfactory.app.answers import import_answers, saved
 
     if not saved(registry).rows:
         import_answers(registry, answers.read_text(encoding="utf-8"), DEMO_USER, source=str(answers))

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from smartfactory.api.auth.accounts import add_user, list_users, remove_user, role_of, set_password, set_role
-from smartfactory.api.auth.sessions import issue_token
+from smartfactory.app.accounts import add_user, list_users, remove_user, role_of, set_password, set_role
+from smartfactory.app.sessions import issue_token
 from smartfactory.cli.kpi import DEFAULT_STORE
 from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError

@@ -1,5 +1,6 @@
 """Telemetry store (DuckDB) and registry store (SQLAlchemy)."""
 
+from smartfactory.store.folder import REGISTRY_FILE, StoreFolder
 from smartfactory.store.registry import Registry
 from smartfactory.store.scenario_runs import (
     ScenarioRunRecord,
@@ -11,14 +12,13 @@ from smartfactory.store.scenario_runs import (
 from smartfactory.store.summary import MachineSummary, summarise
 from smartfactory.store.telemetry import TELEMETRY_FILE, TelemetryStore
 
-REGISTRY_FILE = "registry.sqlite"
-
 __all__ = [
     "REGISTRY_FILE",
     "TELEMETRY_FILE",
     "MachineSummary",
     "Registry",
     "ScenarioRunRecord",
+    "StoreFolder",
     "TelemetryStore",
     "finish_scenario_run",
     "get_scenario_run",

@@ -126,9 +126,7 @@ class HierarchyNodeRow(Base):
 
     __tablename__ = "hierarchy_nodes"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["plant_id", "parent_id"], ["hierarchy_nodes.plant_id", "hierarchy_nodes.id"]
-        ),
+        ForeignKeyConstraint(["plant_id", "parent_id"], ["hierarchy_nodes.plant_id", "hierarchy_nodes.id"]),
     )
 
     plant_id: Mapped[str] = mapped_column(
@@ -169,9 +167,7 @@ class ScenarioRunRow(Base):
     """One run of an AI or optimisation scenario; functions in ``store.scenario_runs`` use it."""
 
     __tablename__ = "scenario_runs"
-    __table_args__ = (
-        CheckConstraint("status IN ('running', 'finished', 'failed')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('running', 'finished', 'failed')", name="status"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     plant_id: Mapped[str] = mapped_column(String(64), ForeignKey("plants.id"), index=True)
@@ -294,9 +290,7 @@ class Registry:
             with engine.begin() as connection:
                 if engine.dialect.name == "postgresql":
                     # two processes opening a fresh database at once must not both create tables
-                    connection.exec_driver_sql(
-                        f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})"
-                    )
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
                 _upgrade(connection)
         except DBAPIError as exc:
             engine.dispose()
@@ -388,9 +382,7 @@ class Registry:
         run_id = str(uuid.uuid4())
         with self._sessions.begin() as session:
             if session.get(PlantRow, plant_id) is None:
-                raise UserError(
-                    f"plant {plant_id!r} is not in the registry {self.url}; save the plant first"
-                )
+                raise UserError(f"plant {plant_id!r} is not in the registry {self.url}; save the plant first")
             session.add(
                 SimulationRunRow(
                     id=run_id,
@@ -430,9 +422,7 @@ class Registry:
             if row.status != "running":
                 raise ValueError(f"simulation run {run_id!r} is already {row.status}")
             row.finished_at = finished_at or datetime.now(UTC)
-            row.wall_s = (
-                wall_s if wall_s is not None else (row.finished_at - row.started_at).total_seconds()
-            )
+            row.wall_s = wall_s if wall_s is not None else (row.finished_at - row.started_at).total_seconds()
             row.event_counts = dict(event_counts)
             row.truth = dict(truth) if truth is not None else None
             row.status = status
@@ -445,9 +435,7 @@ class Registry:
 
     def list_runs(self, plant_id: str | None = None) -> list[RunRecord]:
         """Simulation runs, newest first; only one plant's when ``plant_id`` is given."""
-        query = select(SimulationRunRow).order_by(
-            SimulationRunRow.started_at.desc(), SimulationRunRow.id
-        )
+        query = select(SimulationRunRow).order_by(SimulationRunRow.started_at.desc(), SimulationRunRow.id)
         if plant_id is not None:
             query = query.where(SimulationRunRow.plant_id == plant_id)
         with self._sessions() as session:
@@ -478,9 +466,7 @@ def _database_url(url_or_path: str | Path) -> URL:
     if isinstance(url_or_path, Path) or "://" not in url_or_path:
         path = Path(url_or_path).expanduser()
         if not path.parent.is_dir():
-            raise UserError(
-                f"cannot open registry database {path}: folder {path.parent} does not exist"
-            )
+            raise UserError(f"cannot open registry database {path}: folder {path.parent} does not exist")
         return URL.create("sqlite+pysqlite", database=str(path.absolute()))
     try:
         url = make_url(url_or_path)
@@ -494,9 +480,7 @@ def _database_url(url_or_path: str | Path) -> URL:
     if url.get_backend_name() == "sqlite" and not _in_memory(url):
         folder = Path(str(url.database)).expanduser().parent
         if not folder.is_dir():
-            raise UserError(
-                f"cannot open registry database {_shown(url)}: folder {folder} does not exist"
-            )
+            raise UserError(f"cannot open registry database {_shown(url)}: folder {folder} does not exist")
     return url
 
 

@@ -169,9 +169,7 @@ def list_scenario_runs(
     if plant_id is not None:
         query = query.where(ScenarioRunRow.plant_id == plant_id)
     if since is not None:
-        query = query.where(
-            or_(ScenarioRunRow.started_at >= since, ScenarioRunRow.finished_at >= since)
-        )
+        query = query.where(or_(ScenarioRunRow.started_at >= since, ScenarioRunRow.finished_at >= since))
     if until is not None:
         query = query.where(ScenarioRunRow.started_at < until)
     with Session(registry.engine) as session:
@@ -199,9 +197,7 @@ def _check_aware(field: str, value: datetime | None) -> None:
 
 def _check_order(started: datetime, finished: datetime) -> None:
     if finished < started:
-        raise ValueError(
-            f"finished_at {finished.isoformat()} is before started_at {started.isoformat()}"
-        )
+        raise ValueError(f"finished_at {finished.isoformat()} is before started_at {started.isoformat()}")
 
 
 def _checked_metrics(metrics: Mapping[str, float]) -> dict[str, float]:

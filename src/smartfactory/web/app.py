@@ -21,14 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import smartfactory
 from smartfactory.api.auth.deps import CsrfRejected, NotAllowed, SignInRequired, require_api, require_page
 from smartfactory.api.auth.ratelimit import LoginLimiter
-from smartfactory.api.auth.roles import Role, role_label
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.context import Server, ServerSettings
-from smartfactory.api.i18n import gettext as _
 from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, FieldProblem, problems_in_schema
 from smartfactory.api.routes import PREFIX, api_router
-from smartfactory.api.services.scenarios import wait_for_runs
 from smartfactory.api.validation import field_problems
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.roles import Role, role_label
+from smartfactory.app.scenarios import wait_for_runs
+from smartfactory.app.sessions import Principal
+from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.web.language import LanguageMiddleware
 from smartfactory.web.pages import page_router
@@ -39,18 +39,18 @@ STATIC = Path(__file__).with_name("static")
 OPENAPI_URL = "/openapi.json"
 
 
-def create_app(settings: ServerSettings, server: Server | None = None) -> FastAPI:
-    """The whole app over one store; ``server`` lets tests share an already open one."""
+def create_app(settings: WorkspaceSettings, workspace: Workspace | None = None) -> FastAPI:
+    """The whole app over one store; ``workspace`` lets tests share an already open one."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
             # a scenario run in flight finishes its record before the store closes under it
-            await asyncio.to_thread(wait_for_runs, app.state.server, 60.0)
-            app.state.server.close()
+            await asyncio.to_thread(wait_for_runs, app.state.workspace, 60.0)
+            app.state.workspace.close()
 
-    owned = server is None
+    owned = workspace is None
     app = FastAPI(
         title="smartfactory",
         version=getattr(smartfactory, "__version__", "0.1.0"),
@@ -61,7 +61,7 @@ def create_app(settings: ServerSettings, server: Server | None = None) -> FastAP
         openapi_url=None,
         lifespan=lifespan,
     )
-    app.state.server = server if server is not None else Server(settings)
+    app.state.workspace = workspace if workspace is not None else Workspace(settings)
     app.state.settings = settings
     app.state.login_limiter = LoginLimiter(settings.login_failures, settings.login_window_s)
     app.include_router(api_router())

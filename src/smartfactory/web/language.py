@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smartfactory.api import i18n
+from smartfactory.app import i18n
 
 LANG_COOKIE = "sf_lang"
 

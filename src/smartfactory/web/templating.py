@@ -11,9 +11,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from smartfactory.api import i18n
-from smartfactory.api.auth.deps import CSRF_FIELD, principal_of, server_of
-from smartfactory.api.auth.roles import role_label
+from smartfactory.api.auth.deps import CSRF_FIELD, principal_of, workspace_of
+from smartfactory.app import i18n
+from smartfactory.app.roles import role_label
 from smartfactory.model.errors import UserError
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -68,6 +68,6 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 
 def _plant_timezone(request: Request) -> str | None:
     try:
-        return str(server_of(request).plant().plant.timezone)
+        return str(workspace_of(request).plant().plant.timezone)
     except UserError:  # a store without a plant yet: times stay in UTC
         return None

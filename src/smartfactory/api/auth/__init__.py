@@ -1,5 +1,5 @@
 """Users, roles, browser sessions, API tokens, CSRF and log-in rate limiting."""
 
-from smartfactory.api.auth.roles import Role
+from smartfactory.app.roles import Role
 
 __all__ = ["Role"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal, session_principal, token_principal
-from smartfactory.api.context import Server
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal, session_principal, token_principal
+from smartfactory.app.workspace import Workspace
 
 SESSION_COOKIE = "sf_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -43,10 +44,13 @@ class CsrfRejected(Exception):
         self.page = page
 
 
-def server_of(request: Request) -> Server:
-    """The server the app was created with."""
-    server: Server = request.app.state.server
-    return server
+def workspace_of(request: Request) -> Workspace:
+    """The workspace the app was created with."""
+    workspace: Workspace = request.app.state.workspace
+    return workspace
+
+
+WorkspaceDep = Annotated[Workspace, Depends(workspace_of)]
 
 
 def principal_of(request: Request) -> Principal | None:
@@ -54,7 +58,7 @@ def principal_of(request: Request) -> Principal | None:
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
         return cached
-    registry = server_of(request).registry
+    registry = workspace_of(request).registry
     found: Principal | None = None
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")

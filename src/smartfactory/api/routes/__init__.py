@@ -1,4 +1,4 @@
-"""The API under /api/v1: one router per part, all thin over ``smartfactory.api.services``."""
+"""The API under /api/v1: one router per part, all thin over ``smartfactory.app``."""
 
 from __future__ import annotations
 

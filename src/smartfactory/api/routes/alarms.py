@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from smartfactory.api.auth.deps import require_api
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.auth.deps import WorkspaceDep, require_api
 from smartfactory.api.problems import responses
-from smartfactory.api.routes.telemetry import EndQuery, ServerDep, StartQuery, answering
-from smartfactory.api.services import alarms as service
-from smartfactory.api.services.alarms import Alarm, AlarmList, StateFilter
+from smartfactory.api.routes.telemetry import EndQuery, StartQuery, answering
+from smartfactory.app import alarms as service
+from smartfactory.app.alarms import Alarm, AlarmList, StateFilter
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
 
 router = APIRouter(tags=["alarms"])
 
@@ -25,7 +25,7 @@ CodePath = Annotated[str, Path(max_length=128, description="the alarm's code")]
 @router.get("/alarms", response_model=AlarmList, responses=responses(400, 401, 422))
 def get_alarms(
     _principal: Viewer,
-    server: ServerDep,
+    workspace: WorkspaceDep,
     equipment: Annotated[str | None, Query(max_length=64, description="only this equipment's")] = None,
     state: Annotated[StateFilter, Query(description="active: raised and not cleared; all")] = "all",
     start: StartQuery = None,
@@ -39,8 +39,8 @@ def get_alarms(
     With ``start``/``end``: the alarms alive at some time in the period. Times without an
     offset are the plant's local time.
     """
-    with answering(), server.telemetry() as store:
-        return service.list_alarms(store, server.plant(), equipment, state, start, end, limit)
+    with answering(), workspace.telemetry() as store:
+        return service.list_alarms(store, workspace.plant(), equipment, state, start, end, limit)
 
 
 @router.post(
@@ -49,11 +49,11 @@ def get_alarms(
     responses=responses(400, 401, 403, 404, 409, 422),
 )
 def acknowledge_alarm(
-    equipment: EquipmentPath, code: CodePath, principal: Engineer, server: ServerDep
+    equipment: EquipmentPath, code: CodePath, principal: Engineer, workspace: WorkspaceDep
 ) -> Alarm:
     """Acknowledge an active alarm (409 when it is cleared or already acknowledged; nothing is written)."""
     with answering():
-        return service.acknowledge(server, equipment, code, principal.username)
+        return service.acknowledge(workspace, equipment, code, principal.username)
 
 
 @router.post(
@@ -61,7 +61,9 @@ def acknowledge_alarm(
     response_model=Alarm,
     responses=responses(400, 401, 403, 404, 409, 422),
 )
-def clear_alarm(equipment: EquipmentPath, code: CodePath, principal: Engineer, server: ServerDep) -> Alarm:
+def clear_alarm(
+    equipment: EquipmentPath, code: CodePath, principal: Engineer, workspace: WorkspaceDep
+) -> Alarm:
     """Clear an active alarm (409 when it is already cleared; nothing is written)."""
     with answering():
-        return service.clear(server, equipment, code, principal.username)
+        return service.clear(workspace, equipment, code, principal.username)

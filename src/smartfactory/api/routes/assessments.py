@@ -10,14 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from smartfactory.api.auth.deps import require_api, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.i18n import gettext as _
+from smartfactory.api.auth.deps import require_api, workspace_of
 from smartfactory.api.problems import ApiProblem, FieldProblem, responses
-from smartfactory.api.services import answers as answer_service
-from smartfactory.api.services import assessment as service
 from smartfactory.api.validation import field_problems
+from smartfactory.app import answers as answer_service
+from smartfactory.app import assessment as service
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
 from smartfactory.assess.answers import AnswersFileError
 
 router = APIRouter(tags=["assessments"])
@@ -86,7 +86,7 @@ def current_assessment(
     The same as `smartfactory assess --answers FILE --store DIR`; nothing is recorded (POST to
     record it in the history).
     """
-    return service.report_of(service.current(server_of(request), budget))
+    return service.report_of(service.current(workspace_of(request), budget))
 
 
 @router.get(
@@ -104,7 +104,7 @@ def current_report(
     lang: Lang = None,
 ) -> HTMLResponse:
     """The current assessment as one self-contained HTML page, to download and print."""
-    report = service.html_report(server_of(request), budget)
+    report = service.html_report(workspace_of(request), budget)
     return HTMLResponse(
         report.html,
         headers={"Content-Disposition": f'attachment; filename="{report.filename}"'},
@@ -125,7 +125,7 @@ def questionnaire(
 
     Each with its allowed answers, its text in both languages, its confidence tag and the saved answer.
     """
-    return answer_service.questionnaire(server_of(request))
+    return answer_service.questionnaire(workspace_of(request))
 
 
 @router.get(
@@ -141,7 +141,7 @@ def answers_file(
 ) -> PlainTextResponse:
     """The saved answers as an answers file (what `smartfactory assess --answers` reads)."""
     return PlainTextResponse(
-        answer_service.export_text(server_of(request)),
+        answer_service.export_text(workspace_of(request)),
         media_type="application/yaml",
         headers={"Content-Disposition": 'attachment; filename="answers.yaml"'},
     )
@@ -161,7 +161,7 @@ def put_answer(
     """Save one answer (blank clears it); a value the answers file would refuse saves nothing (422)."""
     try:
         return answer_service.save_answer(
-            server_of(request),
+            workspace_of(request),
             key,
             body.value,
             principal.username,
@@ -200,7 +200,7 @@ async def put_answers(
     text = await _answers_text(request)
     try:
         return await run_in_threadpool(
-            answer_service.import_answers, server_of(request), text, principal.username
+            answer_service.import_answers, workspace_of(request), text, principal.username
         )
     except AnswersFileError as exc:
         raise _file_problems(exc) from None
@@ -243,7 +243,7 @@ def assessments(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> service.AssessmentHistory:
     """Submitted assessments, newest first: level, CMMM grade, who and when."""
-    return service.history(server_of(request), limit, offset)
+    return service.history(workspace_of(request), limit, offset)
 
 
 @router.post(
@@ -258,7 +258,7 @@ def submit(
     body: Submission | None = None,
 ) -> service.AssessmentReport:
     """Assess the saved answers now and record the result in the history."""
-    return service.submit(server_of(request), principal.username, body.budget if body else None)
+    return service.submit(workspace_of(request), principal.username, body.budget if body else None)
 
 
 @router.get(
@@ -272,7 +272,7 @@ def assessment(
     _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
 ) -> service.AssessmentReport:
     """One submitted assessment with its whole report."""
-    found = service.submitted(server_of(request), assessment_id)
+    found = service.submitted(workspace_of(request), assessment_id)
     if found is None:
         raise ApiProblem(404, _("Not found"), _("No assessment {id}.").format(id=assessment_id))
     return found

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from smartfactory.api.auth.deps import require_api
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
 from smartfactory.api.problems import responses
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
 
 router = APIRouter(tags=["auth"])
 

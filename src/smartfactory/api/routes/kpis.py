@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from smartfactory.api.auth.deps import require_api, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
+from smartfactory.api.auth.deps import require_api, workspace_of
 from smartfactory.api.problems import responses
-from smartfactory.api.services import kpis as service
+from smartfactory.app import kpis as service
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
 from smartfactory.kpi import Per
 from smartfactory.model.plant import Level
 
@@ -70,11 +70,11 @@ async def kpis(
 ) -> Response:
     """ISO 22400-2 KPIs by node and period, with the elements behind them and why a value is missing."""
     # a cached answer is given on the event loop (no thread); a miss computes in a thread (seconds)
-    server = server_of(request)
+    workspace = workspace_of(request)
     params: dict[str, Any] = {"start": start, "end": end, "by": by, "per": per, "node": node, "kpis": kpi}
-    body = await service.cached_kpis_json(server, **params)
+    body = await service.cached_kpis_json(workspace, **params)
     if body is None:
-        body = await run_in_threadpool(partial(service.kpis_json, server, **params))
+        body = await run_in_threadpool(partial(service.kpis_json, workspace, **params))
     return Response(body, media_type=JSON)
 
 
@@ -95,10 +95,10 @@ async def kpi_losses(
     lang: Lang = None,
 ) -> Response:
     """The OEE loss waterfall (hours, by cause) per node and the downtime Pareto."""
-    server = server_of(request)
-    body = await service.cached_losses_json(server, start=start, end=end, by=by, node=node)
+    workspace = workspace_of(request)
+    body = await service.cached_losses_json(workspace, start=start, end=end, by=by, node=node)
     if body is None:
         body = await run_in_threadpool(
-            partial(service.losses_json, server, start=start, end=end, by=by, node=node)
+            partial(service.losses_json, workspace, start=start, end=end, by=by, node=node)
         )
     return Response(body, media_type=JSON)

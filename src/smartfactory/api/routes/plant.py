@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from smartfactory.api.auth.deps import require_api, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.context import Server
-from smartfactory.api.i18n import gettext as _
+from smartfactory.api.auth.deps import WorkspaceDep, require_api
 from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, FieldProblem, ProblemDetails, responses
-from smartfactory.api.services import plant as service
-from smartfactory.api.services.plant import PlantSummary, PlantTree
+from smartfactory.app import plant as service
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.plant import PlantSummary, PlantTree
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
 
 router = APIRouter(tags=["plant"])
 
@@ -42,24 +41,16 @@ class PlantFileProblems(ProblemDetails):
     errors: list[PlantFileProblem] = Field(default_factory=list)  # type: ignore[assignment]
 
 
-def get_server(request: Request) -> Server:
-    """The server of the app (a dependency)."""
-    return server_of(request)
-
-
-ServerDep = Annotated[Server, Depends(get_server)]
-
-
 @router.get("/plant", response_model=PlantSummary, responses=responses(400, 401))
-def get_plant(_principal: Viewer, server: ServerDep) -> PlantSummary:
+def get_plant(_principal: Viewer, workspace: WorkspaceDep) -> PlantSummary:
     """The plant: id, names in English and Chinese, industry type and time zone."""
-    return service.summary(server)
+    return service.summary(workspace)
 
 
 @router.get("/plant/hierarchy", response_model=PlantTree, responses=responses(400, 401))
-def get_hierarchy(_principal: Viewer, server: ServerDep) -> PlantTree:
+def get_hierarchy(_principal: Viewer, workspace: WorkspaceDep) -> PlantTree:
     """The ISA-95 tree: enterprise, sites, areas, lines, work cells, equipment, with both names."""
-    return service.hierarchy(server)
+    return service.hierarchy(workspace)
 
 
 _BODY: dict[str, Any] = {
@@ -87,7 +78,7 @@ _BODY: dict[str, Any] = {
         },
     },
 )
-async def put_plant(request: Request, principal: Admin, server: ServerDep) -> Any:
+async def put_plant(request: Request, principal: Admin, workspace: WorkspaceDep) -> Any:
     """Replace the plant with a plant file (text/plain TOML, or JSON ``{"toml": ...}``).
 
     The file is checked like ``smartfactory ingest`` checks it; nothing is saved unless it is valid
@@ -95,7 +86,7 @@ async def put_plant(request: Request, principal: Admin, server: ServerDep) -> An
     """
     text = await _plant_text(request)
     try:
-        saved = service.replace_plant(server, text, principal.username)
+        saved = service.replace_plant(workspace, text, principal.username)
     except service.PlantRejected as exc:
         return _rejected(request, exc)
     except service.OtherPlant as exc:

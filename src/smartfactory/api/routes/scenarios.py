@@ -6,28 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from smartfactory.api.auth.deps import require_api, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.context import Server
-from smartfactory.api.i18n import gettext as _
+from smartfactory.api.auth.deps import WorkspaceDep, require_api
 from smartfactory.api.problems import ApiProblem, FieldProblem, responses
-from smartfactory.api.services import scenarios as service
-from smartfactory.api.services.scenarios import RunDetail, RunSummary, ScenarioInfo, ScheduleView
+from smartfactory.app import scenarios as service
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.roles import Role
+from smartfactory.app.scenarios import RunDetail, RunSummary, ScenarioInfo, ScheduleView
+from smartfactory.app.sessions import Principal
 
 router = APIRouter(tags=["scenarios"])
 RUN_ROUTE = "scenario_run"  # the Location of a started run
 
 Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
 Engineer = Annotated[Principal, Depends(require_api(Role.engineer))]
-
-
-def get_server(request: Request) -> Server:
-    """The server of the app (a dependency)."""
-    return server_of(request)
-
-
-ServerDep = Annotated[Server, Depends(get_server)]
 
 
 def unknown_scenario(name: str) -> ApiProblem:
@@ -42,16 +33,16 @@ def unknown_scenario(name: str) -> ApiProblem:
 
 
 @router.get("/scenarios", response_model=list[ScenarioInfo], responses=responses(401))
-def get_library(_principal: Viewer, server: ServerDep) -> list[ScenarioInfo]:
+def get_library(_principal: Viewer, workspace: WorkspaceDep) -> list[ScenarioInfo]:
     """The scenario library: each scenario, the official typical scenario it implements (zh/en),
     whether it uses AI, and its last run."""
-    return service.library(server)
+    return service.library(workspace)
 
 
 @router.get("/scenarios/runs", response_model=list[RunSummary], responses=responses(401, 422))
 def get_runs(
     _principal: Viewer,
-    server: ServerDep,
+    workspace: WorkspaceDep,
     scenario: Annotated[str | None, Query(description="only this scenario's runs")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_RUNS, description="at most this many")] = 50,
 ) -> list[RunSummary]:
@@ -68,25 +59,25 @@ def get_runs(
                 )
             ],
         )
-    return service.runs(server, scenario, limit)
+    return service.runs(workspace, scenario, limit)
 
 
 @router.get(
     "/scenarios/runs/{run_id}", name=RUN_ROUTE, response_model=RunDetail, responses=responses(401, 404)
 )
-def get_run(run_id: str, _principal: Viewer, server: ServerDep) -> RunDetail:
+def get_run(run_id: str, _principal: Viewer, workspace: WorkspaceDep) -> RunDetail:
     """One run: status, metrics, artefacts (where its results went) and notes."""
-    found = service.run(server, run_id)
+    found = service.run(workspace, run_id)
     if found is None:
         raise ApiProblem(404, _("No such run"), _("There is no scenario run {id}.").format(id=run_id))
     return found
 
 
 @router.get("/scenarios/schedule/latest", response_model=ScheduleView, responses=responses(401, 404))
-def get_latest_schedule(_principal: Viewer, server: ServerDep) -> ScheduleView:
+def get_latest_schedule(_principal: Viewer, workspace: WorkspaceDep) -> ScheduleView:
     """The latest schedule as Gantt rows (machine, order, operation, start, end; UTC), with its
     makespan, tardiness and on-time rate."""
-    found = service.latest_schedule(server)
+    found = service.latest_schedule(workspace)
     if found is None:
         raise ApiProblem(
             404,
@@ -97,10 +88,10 @@ def get_latest_schedule(_principal: Viewer, server: ServerDep) -> ScheduleView:
 
 
 @router.get("/scenarios/{name}", response_model=ScenarioInfo, responses=responses(401, 404))
-def get_scenario(name: str, _principal: Viewer, server: ServerDep) -> ScenarioInfo:
+def get_scenario(name: str, _principal: Viewer, workspace: WorkspaceDep) -> ScenarioInfo:
     """One scenario of the library with its last run."""
     try:
-        return service.scenario(server, name)
+        return service.scenario(workspace, name)
     except service.UnknownScenario:
         raise unknown_scenario(name) from None
 
@@ -112,12 +103,12 @@ def get_scenario(name: str, _principal: Viewer, server: ServerDep) -> ScenarioIn
     responses=responses(400, 401, 403, 404, 409),
 )
 def post_run(
-    name: str, _principal: Engineer, server: ServerDep, request: Request, response: Response
+    name: str, _principal: Engineer, workspace: WorkspaceDep, request: Request, response: Response
 ) -> RunSummary:
     """Start a run of the scenario on the plant's data (engineer). It runs in the background:
     follow it at the Location given (status running, then finished or failed)."""
     try:
-        started = service.start_run(server, name)
+        started = service.start_run(workspace, name)
     except service.UnknownScenario:
         raise unknown_scenario(name) from None
     except service.RunInProgress as exc:

@@ -6,16 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from smartfactory.api.auth.deps import require_api, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.context import Server
-from smartfactory.api.i18n import gettext as _
+from smartfactory.api.auth.deps import WorkspaceDep, require_api
 from smartfactory.api.problems import ApiProblem, responses
-from smartfactory.api.services import telemetry as service
-from smartfactory.api.services.telemetry import (
+from smartfactory.app import telemetry as service
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
+from smartfactory.app.telemetry import (
     Clock,
     CountsAnswer,
     Per,
@@ -46,14 +45,6 @@ EndQuery = Annotated[
 ]
 
 
-def get_server(request: Request) -> Server:
-    """The server of the app (a dependency)."""
-    return server_of(request)
-
-
-ServerDep = Annotated[Server, Depends(get_server)]
-
-
 def problem_of(rejected: Rejected) -> ApiProblem:
     """The problem document of a service's rejection: 422 (a field), 404 or 409."""
     if rejected.reason == "not_found":
@@ -75,16 +66,16 @@ def answering() -> Iterator[None]:
 @router.get(
     "/equipment/{equipment_id}/signals", response_model=SignalList, responses=responses(400, 401, 404, 422)
 )
-def get_signals(equipment_id: str, _principal: Viewer, server: ServerDep) -> SignalList:
+def get_signals(equipment_id: str, _principal: Viewer, workspace: WorkspaceDep) -> SignalList:
     """The signals a piece of equipment reports, with units and normal ranges, from the plant model."""
     with answering():
-        return service.equipment_signals(server.plant(), equipment_id)
+        return service.equipment_signals(workspace.plant(), equipment_id)
 
 
 @router.get("/telemetry", response_model=TelemetryAnswer, responses=responses(400, 401, 422))
 def get_telemetry(
     _principal: Viewer,
-    server: ServerDep,
+    workspace: WorkspaceDep,
     equipment: EquipmentQuery,
     signal: Annotated[
         list[str] | None, Query(description="a signal's name; repeat for more (default: all of them)")
@@ -109,27 +100,27 @@ def get_telemetry(
     ] = "utc",
 ) -> TelemetryAnswer:
     """Signals of one piece of equipment over a period (at most 366 days), as ECharts line series."""
-    with answering(), server.telemetry() as store:
-        return service.telemetry(store, server.plant(), equipment, signal or [], start, end, points, clock)
+    with answering(), workspace.telemetry() as store:
+        return service.telemetry(store, workspace.plant(), equipment, signal or [], start, end, points, clock)
 
 
 @router.get("/states", response_model=StatesAnswer, responses=responses(400, 401, 422))
 def get_states(
     _principal: Viewer,
-    server: ServerDep,
+    workspace: WorkspaceDep,
     equipment: EquipmentQuery,
     start: StartQuery = None,
     end: EndQuery = None,
 ) -> StatesAnswer:
     """The states of one piece of equipment over a period (at most 31 days) and the time in each."""
-    with answering(), server.telemetry() as store:
-        return service.states(store, server.plant(), equipment, start, end)
+    with answering(), workspace.telemetry() as store:
+        return service.states(store, workspace.plant(), equipment, start, end)
 
 
 @router.get("/counts", response_model=CountsAnswer, responses=responses(400, 401, 422))
 def get_counts(
     _principal: Viewer,
-    server: ServerDep,
+    workspace: WorkspaceDep,
     equipment: EquipmentQuery,
     start: StartQuery = None,
     end: EndQuery = None,
@@ -142,5 +133,5 @@ def get_counts(
     ] = "hour",
 ) -> CountsAnswer:
     """Good, scrap and rework units of one piece of equipment per bucket over a period."""
-    with answering(), server.telemetry() as store:
-        return service.counts(store, server.plant(), equipment, start, end, per)
+    with answering(), workspace.telemetry() as store:
+        return service.counts(store, workspace.plant(), equipment, start, end, per)

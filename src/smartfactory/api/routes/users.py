@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Response
 
-from smartfactory.api.auth.deps import require_api, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.context import Server
-from smartfactory.api.i18n import gettext as _
+from smartfactory.api.auth.deps import WorkspaceDep, require_api
 from smartfactory.api.problems import ApiProblem, FieldProblem, responses
-from smartfactory.api.services import users as service
-from smartfactory.api.services.users import NewUser, PasswordChange, RoleChange, UserInfo
+from smartfactory.app import users as service
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
+from smartfactory.app.users import NewUser, PasswordChange, RoleChange, UserInfo
 from smartfactory.model.errors import UserError
 
 router = APIRouter(tags=["users"])
@@ -22,34 +21,26 @@ Admin = Annotated[Principal, Depends(require_api(Role.admin))]
 Username = Annotated[str, Path(description="the user's name", max_length=200)]
 
 
-def get_server(request: Request) -> Server:
-    """The server of the app (a dependency)."""
-    return server_of(request)
-
-
-ServerDep = Annotated[Server, Depends(get_server)]
-
-
 @router.get("/users", response_model=list[UserInfo], responses=responses(401, 403))
-def list_users(_principal: Admin, server: ServerDep) -> list[UserInfo]:
+def list_users(_principal: Admin, workspace: WorkspaceDep) -> list[UserInfo]:
     """Every user, by name."""
-    return service.list_users(server)
+    return service.list_users(workspace)
 
 
 @router.post("/users", status_code=201, response_model=UserInfo, responses=responses(401, 403, 409, 422))
-def add_user(new: NewUser, _principal: Admin, server: ServerDep) -> UserInfo:
+def add_user(new: NewUser, _principal: Admin, workspace: WorkspaceDep) -> UserInfo:
     """Add a user."""
     try:
-        return service.add_user(server, new)
+        return service.add_user(workspace, new)
     except service.UserExists as exc:
         raise _problem(409, _("User exists"), exc) from None
 
 
 @router.delete("/users/{username}", status_code=204, responses=responses(401, 403, 404, 409))
-def remove_user(username: Username, _principal: Admin, server: ServerDep) -> Response:
+def remove_user(username: Username, _principal: Admin, workspace: WorkspaceDep) -> Response:
     """Remove a user with their sessions and API tokens (never the only admin)."""
     try:
-        service.remove_user(server, username)
+        service.remove_user(workspace, username)
     except service.UnknownUser as exc:
         raise _problem(404, _("No such user"), exc) from None
     except service.LastAdmin as exc:
@@ -58,10 +49,10 @@ def remove_user(username: Username, _principal: Admin, server: ServerDep) -> Res
 
 
 @router.put("/users/{username}/role", response_model=UserInfo, responses=responses(401, 403, 404, 409, 422))
-def set_role(username: Username, change: RoleChange, _principal: Admin, server: ServerDep) -> UserInfo:
+def set_role(username: Username, change: RoleChange, _principal: Admin, workspace: WorkspaceDep) -> UserInfo:
     """Give a user another role (never demote the only admin); it applies to their next request."""
     try:
-        return service.set_role(server, username, change.role)
+        return service.set_role(workspace, username, change.role)
     except service.UnknownUser as exc:
         raise _problem(404, _("No such user"), exc) from None
     except service.LastAdmin as exc:
@@ -70,11 +61,11 @@ def set_role(username: Username, change: RoleChange, _principal: Admin, server: 
 
 @router.put("/users/{username}/password", status_code=204, responses=responses(401, 403, 404, 422))
 def set_password(
-    username: Username, change: PasswordChange, _principal: Admin, server: ServerDep
+    username: Username, change: PasswordChange, _principal: Admin, workspace: WorkspaceDep
 ) -> Response:
     """Set a user's password; it signs them out of every browser (API tokens stay valid)."""
     try:
-        service.set_password(server, username, change.password)
+        service.set_password(workspace, username, change.password)
     except service.UnknownUser as exc:
         raise _problem(404, _("No such user"), exc) from None
     return Response(status_code=204)

@@ -404,8 +404,17 @@ def tabu_search(
         while True:
             best = int(
                 search_chunk(
-                    graph.duration, graph.job_pred, graph.job_succ, mpred, msucc,
-                    best_mpred, best_msucc, forbid, state, CHUNK_ITERATIONS, lower,
+                    graph.duration,
+                    graph.job_pred,
+                    graph.job_succ,
+                    mpred,
+                    msucc,
+                    best_mpred,
+                    best_msucc,
+                    forbid,
+                    state,
+                    CHUNK_ITERATIONS,
+                    lower,
                 )
             )
             now = time.perf_counter()

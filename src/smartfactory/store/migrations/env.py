@@ -48,9 +48,7 @@ def run_migrations_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        raise RuntimeError(
-            "set sqlalchemy.url or pass a connection in config.attributes['connection']"
-        )
+        raise RuntimeError("set sqlalchemy.url or pass a connection in config.attributes['connection']")
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as own_connection:
         _run(own_connection)

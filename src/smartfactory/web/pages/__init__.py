@@ -1,4 +1,4 @@
-"""The pages: one router per page, thin over ``smartfactory.api.services``."""
+"""The pages: one router per page, thin over ``smartfactory.app``."""
 
 from __future__ import annotations
 

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from smartfactory.api.auth.accounts import USERNAME
-from smartfactory.api.auth.deps import require_page, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.i18n import gettext as _
-from smartfactory.api.services import users as service
-from smartfactory.api.services.users import NewUser, PasswordChange, RoleChange
+from smartfactory.api.auth.deps import require_page, workspace_of
 from smartfactory.api.validation import field_problems
+from smartfactory.app import users as service
+from smartfactory.app.accounts import USERNAME
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
+from smartfactory.app.users import NewUser, PasswordChange, RoleChange
 from smartfactory.model.errors import UserError
 from smartfactory.web.templating import render
 
@@ -53,7 +53,7 @@ def _page(
     form: dict[str, Any] | None = None,
     notice: str | None = None,
 ) -> Response:
-    users = service.list_users(server_of(request))
+    users = service.list_users(workspace_of(request))
     return render(  # type: ignore[no-any-return]
         request,
         "admin_users.html",
@@ -102,7 +102,7 @@ def add_user(
     form = {"username": username, "display_name": display_name, "role": role}
     try:
         new = NewUser(username=username, password=password, role=role, display_name=display_name)
-        service.add_user(server_of(request), new)
+        service.add_user(workspace_of(request), new)
     except ValidationError as exc:
         return _page(request, principal, 422, _field_errors(exc), _("Check the fields marked below."), form)
     except service.UserExists as exc:
@@ -115,7 +115,7 @@ def change_role(request: Request, principal: Admin, username: str, role: Text = 
     """Change a user's role from the form."""
     try:
         change = RoleChange(role=role)
-        service.set_role(server_of(request), username, change.role)
+        service.set_role(workspace_of(request), username, change.role)
     except ValidationError as exc:
         return _page(request, principal, 422, _field_errors(exc, f"{username}:"), _("Choose a role."))
     except (service.UnknownUser, service.LastAdmin) as exc:
@@ -130,7 +130,7 @@ def change_password(request: Request, principal: Admin, username: str, password:
     """Set a user's password from the form (it signs them out everywhere, you too if it is you)."""
     try:
         change = PasswordChange(password=password)
-        service.set_password(server_of(request), username, change.password)
+        service.set_password(workspace_of(request), username, change.password)
     except ValidationError as exc:
         errors = _field_errors(exc, f"{username}:")
         return _page(request, principal, 422, errors, _("Check the fields marked below."))
@@ -145,7 +145,7 @@ def change_password(request: Request, principal: Admin, username: str, password:
 def remove_user(request: Request, principal: Admin, username: str) -> Response:
     """Remove a user from the form."""
     try:
-        service.remove_user(server_of(request), username)
+        service.remove_user(workspace_of(request), username)
     except (service.UnknownUser, service.LastAdmin) as exc:
         return _page(request, principal, _status(exc), problem=exc.summary)
     if username == principal.username:

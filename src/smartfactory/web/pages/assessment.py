@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from smartfactory.api.auth.deps import require_page, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.i18n import gettext as _
-from smartfactory.api.services import assessment as service
+from smartfactory.api.auth.deps import require_page, workspace_of
+from smartfactory.app import assessment as service
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
 from smartfactory.web.charts import radar_option
 from smartfactory.web.templating import render
 
@@ -27,7 +27,7 @@ def assessment_page(
     budget: Budget = None,
 ) -> Response:
     """The plant's assessment with live evidence, and the roadmap for a budget."""
-    view = service.page(server_of(request), budget)
+    view = service.page(workspace_of(request), budget)
     radar = radar_option(view.radar.indicators, view.radar.series)
     return render(request, "assessment.html", title=_("Assessment"), view=view, radar=radar)  # type: ignore[no-any-return]
 
@@ -39,5 +39,5 @@ def roadmap_fragment(
     budget: Annotated[int, Query(ge=0, le=service.MAX_BUDGET)],
 ) -> Response:
     """The roadmap re-planned for the budget slider's value (an HTMX fragment)."""
-    roadmap = service.roadmap_only(server_of(request), budget)
+    roadmap = service.roadmap_only(workspace_of(request), budget)
     return render(request, "assessment_roadmap.html", roadmap=roadmap)  # type: ignore[no-any-return]

@@ -10,18 +10,18 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from smartfactory.api.auth.deps import require_page, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.i18n import gettext as _
-from smartfactory.api.i18n import pick
+from smartfactory.api.auth.deps import require_page, workspace_of
 from smartfactory.api.problems import ApiProblem
 from smartfactory.api.routes.telemetry import answering, problem_of
-from smartfactory.api.services import alarms as alarm_service
-from smartfactory.api.services import equipment as service
-from smartfactory.api.services import telemetry as telemetry_service
-from smartfactory.api.services.alarms import Alarm
-from smartfactory.api.services.telemetry import CountsAnswer, Rejected, Series, StatesAnswer
+from smartfactory.app import alarms as alarm_service
+from smartfactory.app import equipment as service
+from smartfactory.app import telemetry as telemetry_service
+from smartfactory.app.alarms import Alarm
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.i18n import pick
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
+from smartfactory.app.telemetry import CountsAnswer, Rejected, Series, StatesAnswer
 from smartfactory.model.plant import Plant
 from smartfactory.web.charts import PALETTE, STATE_COLORS, gantt_option, plant_time
 from smartfactory.web.templating import render
@@ -206,7 +206,7 @@ def counts_option(counts: CountsAnswer, tz: ZoneInfo) -> dict[str, Any]:
 @router.get("/equipment")
 def equipment_list_page(request: Request, _principal: Viewer) -> Response:
     """Every machine by line, with its current state and active alarms."""
-    data = service.overview(server_of(request))
+    data = service.overview(workspace_of(request))
     return render(  # type: ignore[no-any-return]
         request,
         "equipment_list.html",
@@ -227,15 +227,15 @@ def equipment_page(
     end: TimeQuery = None,
 ) -> Response:
     """One machine: signal charts, state timeline, counts, alarms, scenario results (KPIs load after)."""
-    server = server_of(request)
-    found = service.info(server, equipment_id)
+    workspace = workspace_of(request)
+    found = service.info(workspace, equipment_id)
     if found is None:
         raise _not_found(equipment_id)
-    plant = server.plant()
+    plant = workspace.plant()
     tz = ZoneInfo(plant.plant.timezone)
     model = plant.equipment_by_id()[equipment_id]
     normal = {s.name: s.normal for s in model.signals}
-    with answering(), server.telemetry() as store:
+    with answering(), workspace.telemetry() as store:
         # the states' limit (31 days) is the page's: its charts all show the same period
         states = telemetry_service.states(store, plant, equipment_id, start, end)
         period_start, period_end = states.start.isoformat(), states.end.isoformat()
@@ -286,7 +286,7 @@ def equipment_page(
         alarms_url="/api/v1/alarms?"
         + urlencode({"equipment": equipment_id, "start": period_start, "end": period_end, "limit": 2000}),
         alarms_total=in_period.total,
-        scenarios=service.scenario_results(server, equipment_id),
+        scenarios=service.scenario_results(workspace, equipment_id),
         can_act=principal.role.allows(Role.engineer),
         **_row_helpers(plant),
     )
@@ -297,11 +297,11 @@ def equipment_kpis(
     request: Request, _principal: Viewer, equipment_id: Annotated[str, Path(max_length=64)]
 ) -> Response:
     """The machine's KPIs of the latest day (a fragment the page loads after itself: they take longest)."""
-    server = server_of(request)
-    if service.info(server, equipment_id) is None:
+    workspace = workspace_of(request)
+    if service.info(workspace, equipment_id) is None:
         raise _not_found(equipment_id)
-    with server.telemetry() as store:
-        kpis = service.day_kpis(store, server.plant(), equipment_id)
+    with workspace.telemetry() as store:
+        kpis = service.day_kpis(store, workspace.plant(), equipment_id)
     return render(request, "equipment_kpis.html", kpis=kpis)  # type: ignore[no-any-return]
 
 
@@ -314,20 +314,20 @@ def alarm_action(
     action: Literal["acknowledge", "clear"],
 ) -> Response:
     """Acknowledge or clear an alarm from its row; answers the row again (with why, if refused)."""
-    server = server_of(request)
+    workspace = workspace_of(request)
     act = alarm_service.acknowledge if action == "acknowledge" else alarm_service.clear
     error = None
     try:
-        alarm = act(server, equipment_id, code, principal.username)
+        alarm = act(workspace, equipment_id, code, principal.username)
     except Rejected as exc:
         if exc.reason != "conflict":
             raise problem_of(exc) from None
         error = exc.detail
-        with server.telemetry() as store:
+        with workspace.telemetry() as store:
             latest = alarm_service.latest_life(store, equipment_id, code)
         assert latest is not None  # a conflict means the alarm has a life
         alarm = latest
-    plant = server.plant()
+    plant = workspace.plant()
     return render(  # type: ignore[no-any-return]
         request,
         "alarm_row.html",

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from smartfactory.api.auth.accounts import authenticate
-from smartfactory.api.auth.deps import SESSION_COOKIE, principal_of, require_page, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal, end_session, start_session
-from smartfactory.api.i18n import gettext as _
+from smartfactory.api.auth.deps import SESSION_COOKIE, principal_of, require_page, workspace_of
+from smartfactory.app.accounts import authenticate
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal, end_session, start_session
 from smartfactory.web.templating import render
 
 router = APIRouter()
@@ -46,7 +46,7 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Check the password (rate-limited per name and address) and start a session."""
-    server = server_of(request)
+    workspace = workspace_of(request)
     address = request.client.host if request.client else None
     limiter = request.app.state.login_limiter
     wait = limiter.retry_after(username, address)
@@ -63,7 +63,7 @@ def login(
         )
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
-    user = authenticate(server.registry, username, password)
+    user = authenticate(workspace.registry, username, password)
     if user is None:
         limiter.failed(username, address)
         return render(  # type: ignore[no-any-return]
@@ -71,9 +71,9 @@ def login(
             error=_("Wrong user name or password."), username=username,
         )  # fmt: skip
     limiter.succeeded(username)
-    # the app's settings, not the shared server's: tests run several apps over one server
+    # the app's settings, not the shared workspace's: tests run several apps over one workspace
     settings = request.app.state.settings
-    token, _csrf = start_session(server.registry, user.username, address, settings.session_hours)
+    token, _csrf = start_session(workspace.registry, user.username, address, settings.session_hours)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -94,7 +94,7 @@ def logout(
     """End the session and go back to the log-in page."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        end_session(server_of(request).registry, token)
+        end_session(workspace_of(request).registry, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -12,14 +12,14 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from smartfactory.api.auth.deps import require_page, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.context import Server
-from smartfactory.api.i18n import gettext as _
-from smartfactory.api.i18n import language, percent
-from smartfactory.api.services import overview as service
-from smartfactory.api.services.kpis import KpiReport, LossesResponse, LossWaterfall
+from smartfactory.api.auth.deps import require_page, workspace_of
+from smartfactory.app import overview as service
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.i18n import language, percent
+from smartfactory.app.kpis import KpiReport, LossesResponse, LossWaterfall
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
+from smartfactory.app.workspace import Workspace
 from smartfactory.kpi import catalogue
 from smartfactory.kpi.targets import targets
 from smartfactory.web.charts import gantt_option, pareto_option, trend_option, waterfall_option
@@ -50,18 +50,18 @@ async def overview_tiles(request: Request, principal: Viewer) -> Response:
 async def _part(request: Request, name: str) -> Markup:
     """A part of the page, rendered once per overview: a cached one is answered on the event loop,
     anything to compute or render goes to a thread (computing the overview takes seconds)."""
-    server = server_of(request)
-    view = await service.cached_overview(server)
+    workspace = workspace_of(request)
+    view = await service.cached_overview(workspace)
     if view is not None:
         with _rendered_lock:
             found = _rendered.get(view, {}).get(name)
         if found is not None:
             return found
-    return await run_in_threadpool(_render_part, server, name)
+    return await run_in_threadpool(_render_part, workspace, name)
 
 
-def _render_part(server: Server, name: str) -> Markup:
-    view = service.overview(server)
+def _render_part(workspace: Workspace, name: str) -> Markup:
+    view = service.overview(workspace)
     with _rendered_lock:
         found = _rendered.setdefault(view, {}).get(name)
     if found is not None:

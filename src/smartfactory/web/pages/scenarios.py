@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from smartfactory.api.auth.deps import require_page, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.i18n import gettext as _
-from smartfactory.api.i18n import number
+from smartfactory.api.auth.deps import require_page, workspace_of
 from smartfactory.api.problems import ApiProblem
-from smartfactory.api.services import scenarios as service
-from smartfactory.api.services.scenarios import ScenarioInfo, ScheduleView, plant_local
+from smartfactory.app import scenarios as service
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.i18n import number
+from smartfactory.app.roles import Role
+from smartfactory.app.scenarios import ScenarioInfo, ScheduleView, plant_local
+from smartfactory.app.sessions import Principal
 from smartfactory.model.errors import UserError
 from smartfactory.web.charts import gantt_option
 from smartfactory.web.templating import render
@@ -49,7 +49,7 @@ def metric(value: float) -> str:
 def _common(request: Request, principal: Principal) -> dict[str, Any]:
     """What the page and its rows both show with."""
     return {
-        "tz": server_of(request).plant().plant.timezone,
+        "tz": workspace_of(request).plant().plant.timezone,
         "can_run": principal.role.allows(Role.engineer),
         "status_label": status_label,
         "status_badge": status_badge,
@@ -95,7 +95,7 @@ def _row(request: Request, principal: Principal, info: ScenarioInfo, error: str 
 
 def _info(request: Request, name: str) -> ScenarioInfo:
     try:
-        return service.scenario(server_of(request), name)
+        return service.scenario(workspace_of(request), name)
     except service.UnknownScenario:
         raise ApiProblem(
             404,
@@ -113,16 +113,16 @@ def scenarios_page(request: Request, principal: Viewer) -> Response:
 
 
 def _page(request: Request, principal: Principal, problem: str | None = None, status: int = 200) -> Response:
-    server = server_of(request)
-    schedule = service.latest_schedule(server)
+    workspace = workspace_of(request)
+    schedule = service.latest_schedule(workspace)
     return render(  # type: ignore[no-any-return]
         request,
         "scenarios.html",
         status_code=status,
         title=_("Scenarios"),
         problem=problem,
-        library=service.library(server),
-        runs=service.runs(server, limit=RUNS_SHOWN),
+        library=service.library(workspace),
+        runs=service.runs(workspace, limit=RUNS_SHOWN),
         schedule=schedule,
         chart=schedule_chart(schedule) if schedule is not None and schedule.rows else None,
         official={key: text.text() for key, text in service.official_names().items()},
@@ -146,7 +146,7 @@ def run_scenario(name: str, request: Request, principal: Engineer) -> Response:
     """Start a run (engineer): the row comes back polling its status (HTMX), or the page reloads."""
     error, status = None, 200
     try:
-        service.start_run(server_of(request), name)
+        service.start_run(workspace_of(request), name)
     except service.UnknownScenario:
         _info(request, name)  # the 404 page
         raise

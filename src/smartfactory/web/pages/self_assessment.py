@@ -9,13 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from smartfactory.api.auth.deps import require_page, server_of
-from smartfactory.api.auth.roles import Role
-from smartfactory.api.auth.sessions import Principal
-from smartfactory.api.i18n import gettext as _
+from smartfactory.api.auth.deps import require_page, workspace_of
 from smartfactory.api.problems import ApiProblem
-from smartfactory.api.services import answers as answer_service
-from smartfactory.api.services import assessment as assessment_service
+from smartfactory.app import answers as answer_service
+from smartfactory.app import assessment as assessment_service
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.roles import Role
+from smartfactory.app.sessions import Principal
 from smartfactory.assess.answers import AnswersFileError
 from smartfactory.web.templating import render
 
@@ -32,14 +32,14 @@ def _page(
     problems: list[tuple[str, str]] | None = None,
     imported: int | None = None,
 ) -> Response:
-    server = server_of(request)
-    latest = assessment_service.history(server, limit=1).items
+    workspace = workspace_of(request)
+    latest = assessment_service.history(workspace, limit=1).items
     return render(  # type: ignore[no-any-return]
         request,
         "self_assessment.html",
         status_code=status_code,
         title=_("Self-assessment"),
-        questionnaire=answer_service.questionnaire(server),
+        questionnaire=answer_service.questionnaire(workspace),
         can_edit=principal.role.allows(Role.engineer),
         latest=latest[0] if latest else None,
         problems=problems or [],
@@ -66,15 +66,15 @@ async def save_field(
     form = await request.form()
     raw = form.get(f"answer:{key}")
     typed = raw if isinstance(raw, str) else None
-    server = server_of(request)
+    workspace = workspace_of(request)
     error: str | None = None
     try:
-        await run_in_threadpool(answer_service.save_answer, server, key, typed, principal.username)
+        await run_in_threadpool(answer_service.save_answer, workspace, key, typed, principal.username)
     except answer_service.UnknownQuestion as exc:
         raise ApiProblem(404, _("Not found"), exc.summary) from None
     except answer_service.AnswerRejected as exc:
         error = exc.message
-    question = await run_in_threadpool(answer_service.answer_of, server, key)
+    question = await run_in_threadpool(answer_service.answer_of, workspace, key)
     # HTMX swaps only 2xx answers: the field comes back with its inline error either way
     status = 422 if error is not None and "hx-request" not in request.headers else 200
     return render(  # type: ignore[no-any-return]
@@ -94,7 +94,7 @@ def submit(
     request: Request, principal: Annotated[Principal, Depends(require_page(Role.engineer))]
 ) -> Response:
     """Re-assess the saved answers and record it: HTMX gets the new level, a plain form the assessment."""
-    report = assessment_service.submit(server_of(request), principal.username)
+    report = assessment_service.submit(workspace_of(request), principal.username)
     if "hx-request" not in request.headers:
         return RedirectResponse("/assessment", status_code=303)
     return render(request, "self_assessment_result.html", report=report)  # type: ignore[no-any-return]
@@ -120,7 +120,7 @@ async def import_file(
     try:
         result = await run_in_threadpool(
             answer_service.import_answers,
-            server_of(request),
+            workspace_of(request),
             text,
             principal.username,
             source=(upload.filename or answer_service.UPLOAD_SOURCE)[:100],

@@ -77,14 +77,10 @@ def upgrade() -> None:
         sa.Column("event_counts", _JSON, nullable=False),
         sa.Column("truth", _JSON, nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["plant_id"], ["plants.id"], name=op.f("fk_simulation_runs_plant_id_plants")
-        ),
+        sa.ForeignKeyConstraint(["plant_id"], ["plants.id"], name=op.f("fk_simulation_runs_plant_id_plants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_simulation_runs")),
     )
-    op.create_index(
-        op.f("ix_simulation_runs_plant_id"), "simulation_runs", ["plant_id"], unique=False
-    )
+    op.create_index(op.f("ix_simulation_runs_plant_id"), "simulation_runs", ["plant_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -41,14 +41,10 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status IN ('running', 'finished', 'failed')", name=op.f("ck_scenario_runs_status")
         ),
-        sa.ForeignKeyConstraint(
-            ["plant_id"], ["plants.id"], name=op.f("fk_scenario_runs_plant_id_plants")
-        ),
+        sa.ForeignKeyConstraint(["plant_id"], ["plants.id"], name=op.f("fk_scenario_runs_plant_id_plants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scenario_runs")),
     )
-    op.create_index(
-        op.f("ix_scenario_runs_plant_id"), "scenario_runs", ["plant_id"], unique=False
-    )
+    op.create_index(op.f("ix_scenario_runs_plant_id"), "scenario_runs", ["plant_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -1,0 +1,212 @@
+"""The result cache of a workspace, and the snapshots requests read through it.
+
+Every result is cached per workspace, keyed by the query and a fingerprint of the store (its
+event counts and the plant object), read before the computation: a write changes the counts, so
+the next request computes again and nothing stale is served. Events are only ever inserted (the
+store dedupes on insert), so a count that did not change means the rows did not change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from smartfactory.model.plant import Plant
+from smartfactory.store import TelemetryStore
+
+if TYPE_CHECKING:
+    from smartfactory.app.workspace import Workspace
+
+CACHE_ENV = "SMARTFACTORY_RESULT_CACHE"  # "off" computes every request (the benchmark's baseline)
+T = TypeVar("T")
+
+
+class _Missing:
+    """Not in the cache."""
+
+
+MISSING: Any = _Missing()
+
+
+class ResultCache:
+    """Results by key for one store version; concurrent misses of one key compute it once."""
+
+    def __init__(self, size: int = 512, enabled: bool = True) -> None:
+        self.size = size
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self._version: tuple[Any, ...] | None = None
+        self._plant: Plant | None = None  # held, so the id in the version is not reused
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(
+        self, version: tuple[Any, ...], plant: Plant, key: tuple[Any, ...], compute: Callable[[], T]
+    ) -> T:
+        """The cached value of ``key`` at this store version, computing it when missing."""
+        if not self.enabled:
+            return compute()
+        with self._lock:
+            if version != self._version:
+                # another store version: everything cached belongs to the old one
+                self._version, self._plant = version, plant
+                self._entries.clear()
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return self._entries[key]  # type: ignore[no-any-return]
+            gate = self._computing.setdefault((version, key), threading.Lock())
+        with gate:
+            with self._lock:
+                if version == self._version and key in self._entries:
+                    self.hits += 1
+                    return self._entries[key]  # type: ignore[no-any-return]
+            value = compute()
+            with self._lock:
+                self.misses += 1
+                self._computing.pop((version, key), None)
+                # a result computed under an older version is answered, never kept
+                if version == self._version:
+                    self._entries[key] = value
+                    while len(self._entries) > self.size:
+                        self._entries.popitem(last=False)
+        return value
+
+    def peek(self, version: tuple[Any, ...], key: tuple[Any, ...]) -> Any:
+        """The cached value of ``key`` at this store version, or ``MISSING`` (computes nothing)."""
+        if not self.enabled:
+            return MISSING
+        with self._lock:
+            if version != self._version or key not in self._entries:
+                return MISSING
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return self._entries[key]
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._version, self._plant = None, None
+            self._entries.clear()
+
+
+def store_version(store: TelemetryStore) -> tuple[int, ...]:
+    """The event counts of the tables KPIs read: one small query (under a millisecond)."""
+    rows = store.connection.execute(
+        "SELECT (SELECT count(*) FROM states), (SELECT count(*) FROM counts), "
+        "(SELECT count(*) FROM measurements)"
+    ).fetchall()
+    return tuple(int(v) for v in rows[0])
+
+
+class NeedsStore(Exception):
+    """A cached-only snapshot was asked for something it would have to read or compute."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one request reads: the store on its own cursor, the plant and the store's version.
+
+    A snapshot without a store (``cached_snapshot``) answers only from the cache: anything it
+    would have to read or compute raises ``NeedsStore``.
+    """
+
+    workspace: Workspace
+    store: TelemetryStore | None
+    plant: Plant
+    version: tuple[Any, ...]
+
+    @property
+    def db(self) -> TelemetryStore:
+        """The store (``NeedsStore`` for a cached-only snapshot)."""
+        if self.store is None:
+            raise NeedsStore
+        return self.store
+
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """``compute()`` cached under ``key`` at this snapshot's version."""
+        if self.store is None:
+            found = self.peek(key)
+            if found is MISSING:
+                raise NeedsStore
+            return found  # type: ignore[no-any-return]
+        return self.workspace.cache.get(self.version, self.plant, key, compute)
+
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """The value cached under ``key`` at this snapshot's version, or ``MISSING``."""
+        return self.workspace.cache.peek(self.version, key)
+
+    def time_range(self) -> tuple[datetime | None, datetime | None]:
+        """The first and the last stored event (UTC), cached per version like the results."""
+        return self.cached(("time-range",), lambda: self.db.time_range())
+
+
+def read_version(workspace: Workspace) -> tuple[Plant, tuple[Any, ...]]:
+    """The plant and the store's version, read now (on the caller's thread)."""
+    with workspace.telemetry() as store:
+        plant = workspace.plant()
+        return plant, (id(plant), *store_version(store))
+
+
+@contextmanager
+def snapshot(workspace: Workspace) -> Iterator[Snapshot]:
+    """Open a snapshot for one request (the version is read before anything is computed)."""
+    with workspace.telemetry() as store:
+        plant = workspace.plant()
+        version = (id(plant), *store_version(store))
+        yield Snapshot(workspace, store, plant, version)
+
+
+class VersionGate:
+    """Reads the store's version for the event loop, one read for every request waiting on it.
+
+    A request must see a version read after it arrived (then every write committed before it
+    counts). Requests that arrive while a read is running wait for the next one, which starts
+    when that one ends and serves all of them: under load one small query (in a thread, so the
+    loop goes on) answers many requests instead of each blocking the loop for a millisecond.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = 0
+        self._done = 0
+        self._value: tuple[Plant, tuple[Any, ...]] | None = None
+        self._running: asyncio.Future[None] | None = None
+
+    async def read(self) -> tuple[Plant, tuple[Any, ...]]:
+        """The plant and a version read after this call began."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (tests make one per client): start afresh
+            self._loop, self._started, self._done, self._value, self._running = loop, 0, 0, None, None
+        need = self._started + 1
+        while self._done < need or self._value is None:
+            if self._running is None:
+                self._started += 1
+                self._running = asyncio.ensure_future(self._read(self._started))
+            await asyncio.shield(self._running)
+        return self._value
+
+    async def _read(self, seq: int) -> None:
+        try:
+            value = await run_in_threadpool(read_version, self.workspace)
+            if seq > self._done:
+                self._value, self._done = value, seq
+        finally:
+            self._running = None
+
+
+async def cached_snapshot(workspace: Workspace) -> Snapshot:
+    """A snapshot at the store's current version that answers from the cache only."""
+    plant, version = await workspace.version_gate.read()
+    return Snapshot(workspace, None, plant, version)

@@ -1,0 +1,617 @@
+"""ISO 22400-2 KPIs for the API and the dashboard: the parameters and numbers of ``smartfactory kpi``.
+
+Every result is computed by ``smartfactory.kpi`` (``compute_result`` and ``losses``) and cached
+per workspace, keyed by the request's parameters and a fingerprint of the store (its event counts
+and the plant object), read before the computation: a write changes the counts, so the next
+request computes again and nothing stale is served. Events are only ever inserted (the store
+dedupes on insert), so a count that did not change means the rows did not change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from smartfactory.app.cache import MISSING, NeedsStore, Snapshot, cached_snapshot, snapshot
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.i18n import language, pick
+from smartfactory.app.workspace import Workspace
+from smartfactory.kpi import KpiResult, Per, catalogue, compute_result, why_null
+from smartfactory.kpi.labels import labels
+from smartfactory.kpi.losses import LossReport, losses
+from smartfactory.model.errors import Problem, UserError
+from smartfactory.model.hierarchy import build_tree
+from smartfactory.model.plant import Level, Plant
+
+MAX_DAYS = 400  # the longest period one request may ask for (about 13 months)
+CACHE_ENV = "SMARTFACTORY_RESULT_CACHE"  # "off" computes every request (the benchmark's baseline)
+T = TypeVar("T")
+
+
+# --- the response models -------------------------------------------------------------------
+
+
+class Names(BaseModel):
+    """A name in both languages."""
+
+    en: str
+    zh: str
+
+
+class KpiRow(BaseModel):
+    """One node and period: each KPI, the elements behind them, and why a KPI has no value."""
+
+    node: str = Field(description="hierarchy node id (a line, an equipment id …)")
+    level: Level
+    name: str = Field(description="the node's name in the request's language")
+    names: Names
+    period_start: datetime = Field(description="plant-local, with the plant's UTC offset")
+    period_end: datetime = Field(description="plant-local, not included")
+    shift: str | None = Field(None, description="the shift id when per=shift")
+    data_coverage: float | None = Field(
+        None, description="share of planned busy time covered by events (0…1); null without planned time"
+    )
+    values: dict[str, float | None] = Field(description="KPI id → value; null when it has none")
+    elements: dict[str, float | None] = Field(
+        description="ISO 22400-2 element id → value behind the KPIs (times in seconds, quantities in units)"
+    )
+    why_null: dict[str, str] = Field(description="KPI id → why it has no value, in the request's language")
+
+
+class KpiReport(BaseModel):
+    """KPI rows for a period, by hierarchy level and period (``smartfactory kpi --format json``)."""
+
+    plant: str
+    timezone: str
+    start: datetime = Field(description="plant-local start of the period")
+    end: datetime = Field(description="plant-local end of the period (not included)")
+    by: Level
+    per: Per
+    node: str | None = None
+    kpis: list[str] = Field(description="the KPI ids in the rows, in the order asked for")
+    rows: list[KpiRow]
+
+
+class KpiDefinition(BaseModel):
+    """One ISO 22400-2 KPI: names, unit, formula, or what the data would need for it."""
+
+    id: str
+    no: int = Field(description="number in ISO 22400-2")
+    iso: str = Field(description="the ISO name")
+    name: str = Field(description="name in the request's language")
+    names: Names
+    unit: str
+    low: float | None = Field(description="lower end of the ISO range; null when open")
+    high: float | None = Field(description="upper end of the ISO range; null when open")
+    trend: str = Field(description="higher or lower is better")
+    formula: str | None = None
+    valid_when: str | None = None
+    needs: str | None = Field(None, description="for an unsupported KPI: the data it needs")
+    note: str | None = None
+    supported: bool
+    elements: list[str] = Field(description="the element ids it reads, directly or through other KPIs")
+
+
+class ElementDefinition(BaseModel):
+    """One ISO 22400-2 element and where smartfactory takes it from."""
+
+    id: str
+    name: str
+    names: Names
+    unit: str
+    source: str = Field(description="the events it comes from")
+    how: str
+
+
+class KpiCatalogue(BaseModel):
+    """Every KPI and element definition."""
+
+    source: str
+    headline: list[str]
+    kpis: list[KpiDefinition]
+    elements: list[ElementDefinition]
+
+
+class LossBar(BaseModel):
+    """One loss of the waterfall, in hours."""
+
+    category: str = Field(description="availability, effectiveness or quality")
+    category_name: str
+    cause: str = Field(description="a stop reason code or a state; speed and quality for the others")
+    name: str
+    hours: float
+
+
+class LossWaterfall(BaseModel):
+    """Planned busy time of one node broken down into its losses and fully productive time."""
+
+    node: str
+    name: str
+    pbt_calendar_h: float = Field(description="planned busy time on the calendar")
+    no_data_h: float = Field(description="planned busy time without events (not counted)")
+    pbt_h: float = Field(description="planned busy time covered by events: the waterfall's start")
+    losses: list[LossBar]
+    productive_h: float = Field(description="fully productive time: the waterfall's end (= OEE × PBT)")
+    oee: float | None
+
+
+class ParetoBar(BaseModel):
+    """A stop cause with its hours, its share and the running share."""
+
+    cause: str
+    name: str
+    hours: float
+    share: float
+    cumulative: float
+
+
+class LossesResponse(BaseModel):
+    """The OEE loss waterfall per node and the downtime Pareto (``smartfactory kpi losses``)."""
+
+    plant: str
+    start: datetime
+    end: datetime
+    by: Level
+    node: str | None = None
+    waterfalls: list[LossWaterfall]
+    pareto: list[ParetoBar]
+
+
+# --- parameters ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiQuery:
+    """Checked parameters: the plant-local window, level, period, node and KPI ids."""
+
+    start: datetime
+    end: datetime
+    by: Level
+    per: Per
+    node: str | None
+    kpis: tuple[str, ...] | None  # None: every KPI
+
+    def key(self) -> tuple[Any, ...]:
+        """The cache key of these parameters."""
+        return (self.start, self.end, self.by, self.per, self.node, self.kpis)
+
+
+def _problem(field: str, message: str, summary: str | None = None) -> UserError:
+    return UserError(
+        summary or _("The request cannot be answered: {message}").format(message=message),
+        [Problem(source="query", location=field, message=message)],
+    )
+
+
+def parse_kpis(values: list[str] | None) -> tuple[str, ...] | None:
+    """KPI ids from repeated and comma-separated values ('all' or none: every KPI)."""
+    ids = [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+    if not ids or "all" in ids:
+        return None
+    known = catalogue().kpis
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise _problem(
+            "query.kpi",
+            _("Unknown KPI {kpi}; use 'all' or any of: {known}.").format(
+                kpi=", ".join(unknown), known=", ".join(known)
+            ),
+        )
+    return tuple(dict.fromkeys(ids))
+
+
+def parse_level(value: Level | str, field: str = "query.by") -> Level:
+    """A hierarchy level, or a field problem naming the levels."""
+    try:
+        return Level(value)
+    except ValueError:
+        raise _problem(
+            field,
+            _("{value} is not a hierarchy level; use one of: {allowed}.").format(
+                value=value, allowed=", ".join(v.value for v in Level)
+            ),
+        ) from None
+
+
+def parse_per(value: Per | str, field: str = "query.per") -> Per:
+    """A period kind, or a field problem naming the kinds."""
+    try:
+        return Per(value)
+    except ValueError:
+        raise _problem(
+            field,
+            _("{value} is not a period; use one of: {allowed}.").format(
+                value=value, allowed=", ".join(p.value for p in Per)
+            ),
+        ) from None
+
+
+def parse_node(plant: Plant, node: str | None) -> str | None:
+    """A node of the plant's hierarchy (or None), or a field problem naming the nodes."""
+    if node is None or node == "":
+        return None
+    ids = [n.id for n in build_tree(plant).walk()]
+    if node in ids:
+        return node
+    known = [n.id for n in build_tree(plant).walk() if n.level is not Level.equipment]
+    raise _problem(
+        "query.node",
+        _("No node {node} in plant {plant}; use one of {known} or an equipment id.").format(
+            node=node, plant=plant.plant.id, known=", ".join(known)
+        ),
+    )
+
+
+def _moment(text: str, field: str) -> datetime:
+    try:
+        found: date | datetime = date.fromisoformat(text)
+    except ValueError:
+        try:
+            found = datetime.fromisoformat(text)
+        except ValueError:
+            raise _problem(
+                field,
+                _("{value} is not a date or time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM.").format(value=text),
+            ) from None
+    if not isinstance(found, datetime):
+        return datetime.combine(found, time())
+    return found
+
+
+def _to_local(moment: datetime, tz: ZoneInfo) -> datetime:
+    """Plant-local wall clock; an explicit offset is converted, a naive time taken as local."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(tz).replace(tzinfo=None)
+    return moment
+
+
+def utc_to_local(utc_naive: datetime, tz: ZoneInfo) -> datetime:
+    """A naive UTC time of the store as a naive plant-local time."""
+    return utc_naive.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None)
+
+
+def stored_days(snap: Snapshot, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    """Whole plant-local days around the stored events (the CLI's default period), or None."""
+    first, last = snap.time_range()
+    if first is None or last is None:
+        return None
+    lo = datetime.combine(utc_to_local(first, tz).date(), time())
+    last_local = utc_to_local(last, tz)
+    hi = datetime.combine(last_local.date(), time())
+    if last_local != hi:
+        hi += timedelta(days=1)
+    return lo, max(hi, lo + timedelta(days=1))
+
+
+def parse_window(snap: Snapshot, start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    """The plant-local period asked for; a missing end defaults to whole days around the data."""
+    tz = ZoneInfo(snap.plant.plant.timezone)
+    lo = _to_local(_moment(start, "query.from"), tz) if start else None
+    hi = _to_local(_moment(end, "query.to"), tz) if end else None
+    if lo is None or hi is None:
+        days = stored_days(snap, tz)
+        if days is None:
+            raise _problem("query.from", _("The store holds no events yet; give from and to."))
+        lo = lo if lo is not None else days[0]
+        hi = hi if hi is not None else days[1]
+    if hi <= lo:
+        raise _problem(
+            "query.to",
+            _("The period is empty or inverted: 'to' ({end}) must be after 'from' ({start}).").format(
+                start=lo.isoformat(sep=" "), end=hi.isoformat(sep=" ")
+            ),
+        )
+    if hi - lo > timedelta(days=MAX_DAYS):
+        raise _problem(
+            "query.to", _("The period may span at most {days} days; ask for less.").format(days=MAX_DAYS)
+        )
+    return lo, hi
+
+
+def kpi_query(
+    snap: Snapshot,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: Level | str = Level.line,
+    per: Per | str = Per.day,
+    node: str | None = None,
+    kpis: list[str] | None = None,
+) -> KpiQuery:
+    """Check the parameters of ``GET /api/v1/kpis`` (each problem names its field)."""
+    level, cut = parse_level(by), parse_per(per)
+    chosen = parse_kpis(kpis)
+    where = parse_node(snap.plant, node)
+    lo, hi = parse_window(snap, start, end)
+    return KpiQuery(lo, hi, level, cut, where, chosen)
+
+
+# --- KPIs ----------------------------------------------------------------------------------
+
+
+def kpi_result(snap: Snapshot, query: KpiQuery) -> KpiResult:
+    """``compute_result`` for these parameters (cached per store version)."""
+
+    def compute() -> KpiResult:
+        return compute_result(
+            snap.db,
+            query.start,
+            query.end,
+            by=query.by,
+            per=query.per,
+            kpis=list(query.kpis) if query.kpis else None,
+            node=query.node,
+            plant=snap.plant,
+        )
+
+    return snap.cached(("result", *query.key()), compute)
+
+
+def node_names(plant: Plant) -> dict[str, Names]:
+    """Every hierarchy node's names."""
+    return {n.id: Names(en=n.name.en, zh=n.name.zh) for n in build_tree(plant).walk()}
+
+
+def _aware(moment: datetime, tz: str) -> datetime:
+    return moment.replace(tzinfo=ZoneInfo(tz)) if moment.tzinfo is None else moment
+
+
+def _value(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def kpi_report(snap: Snapshot, query: KpiQuery) -> KpiReport:
+    """The KPI rows in the request's language (cached per store version and language)."""
+    lang = language()
+
+    def build() -> KpiReport:
+        result = kpi_result(snap, query)
+        cat = catalogue()
+        names = node_names(snap.plant)
+        chain = cat.dependencies(result.kpis)
+        elements = {e.id: e.column for k in chain for e in cat.elements_of(k)}
+        rows = []
+        for row in result.rows():
+            nm = names.get(row["node"], Names(en=row["node"], zh=row["node"]))
+            rows.append(
+                KpiRow(
+                    node=row["node"],
+                    level=Level(row["level"]),
+                    name=pick(nm.en, nm.zh),
+                    names=nm,
+                    period_start=row["period_start"],
+                    period_end=row["period_end"],
+                    shift=row["shift"],
+                    data_coverage=_value(row["data_coverage"]),
+                    values={k.id: _value(row[k.id]) for k in result.kpis},
+                    elements={e: _value(row.get(column)) for e, column in elements.items()},
+                    why_null={
+                        k.id: reason
+                        for k in result.kpis
+                        if (reason := why_null(cat, row, k, lang)) is not None
+                    },
+                )
+            )
+        tz = snap.plant.plant.timezone
+        return KpiReport(
+            plant=snap.plant.plant.id,
+            timezone=tz,
+            start=_aware(query.start, tz),
+            end=_aware(query.end, tz),
+            by=query.by,
+            per=query.per,
+            node=query.node,
+            kpis=[k.id for k in result.kpis],
+            rows=rows,
+        )
+
+    return snap.cached(("report", lang, *query.key()), build)
+
+
+def kpi_report_json(snap: Snapshot, query: KpiQuery, compute: bool = True) -> bytes | None:
+    """``kpi_report`` as JSON bytes (cached: a hit serialises nothing); None on a miss unless ``compute``."""
+    key = ("report-json", language(), *query.key())
+    if not compute:
+        found = snap.peek(key)
+        return None if found is MISSING else found
+    return snap.cached(key, lambda: kpi_report(snap, query).model_dump_json().encode())
+
+
+def kpis_json(
+    workspace: Workspace,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: Level | str = Level.line,
+    per: Per | str = Per.day,
+    node: str | None = None,
+    kpis: list[str] | None = None,
+) -> bytes:
+    """``kpis`` serialised as the API answers it (computed when not cached)."""
+    with snapshot(workspace) as snap:
+        query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis)
+        body = kpi_report_json(snap, query)
+        assert body is not None  # computed
+        return body
+
+
+async def cached_kpis_json(
+    workspace: Workspace,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: Level | str = Level.line,
+    per: Per | str = Per.day,
+    node: str | None = None,
+    kpis: list[str] | None = None,
+) -> bytes | None:
+    """``kpis_json`` from the cache only, for the event loop: None when it must be computed.
+
+    Bad parameters still raise their field problems here.
+    """
+    snap = await cached_snapshot(workspace)
+    try:
+        query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis)
+        return kpi_report_json(snap, query, compute=False)
+    except NeedsStore:
+        return None
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+def _bound(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def kpi_catalogue() -> KpiCatalogue:
+    """Every KPI and element definition, named in the request's language."""
+    cat = catalogue()
+    lang = language()
+    kpis = [
+        KpiDefinition(
+            id=k.id,
+            no=k.no,
+            iso=k.iso,
+            name=k.name.get(lang),
+            names=Names(en=k.name.en, zh=k.name.zh),
+            unit=k.unit,
+            low=_bound(k.low),
+            high=_bound(k.high),
+            trend=labels()["trend"][k.trend].get(lang) if k.trend in labels()["trend"] else k.trend,
+            formula=k.formula,
+            valid_when=k.valid_when,
+            needs=k.needs.get(lang) if k.needs else None,
+            note=k.note.get(lang) if k.note else None,
+            supported=k.supported,
+            elements=[e.id for e in cat.elements_of(k)],
+        )
+        for k in sorted(cat.kpis.values(), key=lambda k: k.no)
+    ]
+    elements = [
+        ElementDefinition(
+            id=e.id,
+            name=e.name.get(lang),
+            names=Names(en=e.name.en, zh=e.name.zh),
+            unit=e.unit,
+            source=e.source,
+            how=e.how.get(lang),
+        )
+        for e in cat.elements.values()
+    ]
+    return KpiCatalogue(source=cat.source, headline=list(cat.headline), kpis=kpis, elements=elements)
+
+
+# --- losses --------------------------------------------------------------------------------
+
+
+def loss_result(snap: Snapshot, start: datetime, end: datetime, by: Level, node: str | None) -> LossReport:
+    """``kpi.losses.losses`` for these parameters (cached per store version)."""
+    return snap.cached(
+        ("losses", start, end, by, node),
+        lambda: losses(snap.db, start, end, by=by, node=node, plant=snap.plant),
+    )
+
+
+def loss_response(
+    snap: Snapshot, start: datetime, end: datetime, by: Level, node: str | None
+) -> LossesResponse:
+    """The waterfalls and the Pareto in the request's language (cached)."""
+    lang = language()
+
+    def build() -> LossesResponse:
+        report = loss_result(snap, start, end, by, node)
+        names = node_names(snap.plant)
+        category = labels()["category"]
+        tz = snap.plant.plant.timezone
+
+        def name_of(node_id: str) -> str:
+            nm = names.get(node_id)
+            return pick(nm.en, nm.zh) if nm else node_id
+
+        return LossesResponse(
+            plant=snap.plant.plant.id,
+            start=_aware(start, tz),
+            end=_aware(end, tz),
+            by=by,
+            node=node,
+            waterfalls=[
+                LossWaterfall(
+                    node=w.node,
+                    name=name_of(w.node),
+                    pbt_calendar_h=w.pbt_calendar_h,
+                    no_data_h=w.no_data_h,
+                    pbt_h=w.pbt_h,
+                    losses=[
+                        LossBar(
+                            category=x.category,
+                            category_name=category[x.category].get(lang),
+                            cause=x.cause,
+                            name=x.name.get(lang),
+                            hours=x.hours,
+                        )
+                        for x in w.losses
+                    ],
+                    productive_h=w.productive_h,
+                    oee=_value(w.oee),
+                )
+                for w in report.waterfalls
+            ],
+            pareto=[
+                ParetoBar(
+                    cause=r.cause,
+                    name=r.name.get(lang),
+                    hours=r.hours,
+                    share=r.share,
+                    cumulative=r.cumulative,
+                )
+                for r in report.pareto
+            ],
+        )
+
+    return snap.cached(("losses-report", lang, start, end, by, node), build)
+
+
+def losses_json(
+    workspace: Workspace,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: Level | str = Level.equipment,
+    node: str | None = None,
+) -> bytes:
+    """The loss waterfall and the downtime Pareto as the API answers them (cached)."""
+    with snapshot(workspace) as snap:
+        level = parse_level(by)
+        where = parse_node(snap.plant, node)
+        lo, hi = parse_window(snap, start, end)
+        key = ("losses-json", language(), lo, hi, level, where)
+        return snap.cached(key, lambda: loss_response(snap, lo, hi, level, where).model_dump_json().encode())
+
+
+async def cached_losses_json(
+    workspace: Workspace,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: Level | str = Level.equipment,
+    node: str | None = None,
+) -> bytes | None:
+    """``losses_json`` from the cache only, for the event loop: None when it must be computed."""
+    snap = await cached_snapshot(workspace)
+    try:
+        level = parse_level(by)
+        where = parse_node(snap.plant, node)
+        lo, hi = parse_window(snap, start, end)
+        found = snap.peek(("losses-json", language(), lo, hi, level, where))
+    except NeedsStore:
+        return None
+    return None if found is MISSING else found
