@@ -1,8 +1,8 @@
 """Real-browser test setup: the app served by uvicorn on loopback, driven by Debian's Chromium.
 
-    from browser import Tab, fixture_chromium, fixture_live_app, fixture_tab, login  # noqa: F401
+    from browser import Tab, login
 
-(the ``fixture_*`` imports give a test module the fixtures ``chromium``, ``live_app``, ``tab``)
+(the fixtures ``chromium``, ``live_app`` and ``tab`` are in ``tests/web/conftest.py``)
 
 ``live_app`` (session) serves its own 3-day store (the browser tests write: alarms, answers)
 on a free loopback port. ``chromium`` (module) is one headless browser for the test module;
@@ -14,37 +14,18 @@ loopback (factories are often offline: nothing may come from a CDN).
 
 from __future__ import annotations
 
-import contextlib
 import re
-import shutil
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-import uvicorn
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Error,
-    Page,
-    Request,
-    Response,
-    Route,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Page, Response, ViewportSize
 
-from services import missing_service
 from smartfactory.app.roles import Role
-from smartfactory.app.workspace import Workspace, WorkspaceSettings
-from smartfactory.web.app import create_app
-from web import PASSWORDS, build_store
+from smartfactory.app.workspace import Workspace
+from web import PASSWORDS
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,7 +33,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 DOWNLOADS = ARTIFACTS / "downloads"
 LOOPBACK = "127.0.0.1"
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 # generous: a loaded CI machine can take seconds for an assessment page; it only costs on failure
 TIMEOUT_MS = 20_000
 QUIET_S = 0.1  # no request in flight for this long: the page has settled
@@ -64,61 +45,6 @@ class LiveApp:
 
     url: str
     workspace: Workspace
-
-
-@pytest.fixture(name="live_app", scope="session")
-def fixture_live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    """The real app over its own 3-day store, served by uvicorn in a background thread."""
-    folder = build_store(tmp_path_factory.mktemp("browser-store"))
-    workspace = Workspace(WorkspaceSettings(store=folder))
-    app = create_app(workspace.settings, workspace=workspace)
-    # bind first and hand uvicorn the socket: no race for the port between choosing and serving
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOOPBACK, 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, loop="asyncio", log_config=None, log_level="warning", access_log=False)
-    web = uvicorn.Workspace(config)
-    # uvicorn installs signal handlers only on the main thread, so a thread is safe
-    thread = threading.Thread(target=web.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not web.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            workspace.close()
-            pytest.fail("uvicorn did not start serving the app", pytrace=False)
-        time.sleep(0.05)
-    try:
-        yield LiveApp(f"http://{LOOPBACK}:{port}", workspace)
-    finally:
-        web.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-        workspace.close()
-
-
-@pytest.fixture(name="chromium", scope="module")
-def fixture_chromium() -> Iterator[Browser]:
-    """One headless Chromium for the module (starting one costs about a second).
-
-    Module- rather than session-scoped on purpose: the sync Playwright API keeps an asyncio
-    loop running on the main thread while it is started, which would break later test
-    modules that call ``asyncio.run``.
-    """
-    if not CHROMIUM.exists():
-        missing_service(f"{CHROMIUM} is missing (Debian package `chromium`; .ci/run installs it)")
-    expect.set_options(timeout=TIMEOUT_MS)  # expect() has its own default of 5 s
-    for folder in (SCREENSHOTS, DOWNLOADS):  # the artefacts of the latest run only
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @dataclass(repr=False)
@@ -183,7 +109,7 @@ class Tab:
     def snap(self, step: str) -> Path:
         """A full-page screenshot, numbered in the order of the test's steps."""
         self.steps += 1
-        target = SCREENSHOTS / f"{self.name}-{self.steps:02d}-{_slug(step)}.png"
+        target = SCREENSHOTS / f"{self.name}-{self.steps:02d}-{slug(step)}.png"
         self.page.screenshot(path=str(target), full_page=True)
         return target
 
@@ -221,67 +147,8 @@ class Tab:
         return answer.json()
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "page"
-
-
-@pytest.fixture(name="tab")
-def fixture_tab(chromium: Browser, live_app: LiveApp, request: pytest.FixtureRequest) -> Iterator[Tab]:
-    """A fresh browser context (no cookies, English) and its page, watched for problems."""
-    context = chromium.new_context(
-        base_url=live_app.url, locale="en-US", viewport=VIEWPORT, accept_downloads=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    current = Tab(page, live_app.url, _slug(request.node.name))
-
-    def offline(route: Route) -> None:
-        # every request of the page passes here; only the app on loopback (or a file the test
-        # saved, such as the downloaded report) may answer
-        parts = urlsplit(route.request.url)
-        if parts.hostname == LOOPBACK or parts.scheme == "file":
-            route.continue_()
-        else:
-            current.off_site.append(route.request.url)
-            route.abort("blockedbyclient")
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            current.console_errors.append(f"{message.text} (on {page.url})")
-
-    def uncaught(error: Error) -> None:
-        where = " | ".join(line.strip() for line in (error.stack or "").splitlines()[1:4])
-        current.console_errors.append(f"uncaught {error.name}: {error.message} (on {page.url}; {where})")
-
-    def started(_req: Request) -> None:
-        current.in_flight += 1
-
-    def finished(_req: Request) -> None:
-        current.in_flight -= 1
-
-    def failed(req: Request) -> None:
-        current.in_flight -= 1
-        current.failed_requests.append(f"{req.method} {req.url}: {req.failure}")
-
-    def answered(response: Response) -> None:
-        if response.status >= 400:
-            current.http_errors.append(f"{response.request.method} {response.url} → {response.status}")
-
-    context.route("**/*", offline)
-    page.on("console", console)
-    page.on("pageerror", uncaught)
-    page.on("request", started)
-    page.on("requestfinished", finished)
-    page.on("requestfailed", failed)
-    page.on("response", answered)
-    failures_before = request.session.testsfailed
-    try:
-        yield current
-        if request.session.testsfailed > failures_before:
-            with contextlib.suppress(Exception):  # the page may be gone; the failure is reported anyway
-                current.snap("failed")  # what the page showed when the test failed
-    finally:
-        context.close()
 
 
 def login(tab: Tab, role: Role = Role.engineer, next: str = "/") -> None:

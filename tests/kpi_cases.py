@@ -24,6 +24,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
+from plants import PlantFile, calendar, cell, machine, order, product, reasons, routing, shift, signal, text
 from smartfactory.model.events import SCHEMAS, EventType
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import parse_plant
@@ -35,183 +36,71 @@ WED = MON + timedelta(days=2)
 
 Row = dict[str, Any]
 
-_HEADER = """
-schema = "smartfactory.plant/1"
-
-[plant]
-id = "kpi-plant"
-name = { en = "KPI test plant", zh = "KPI 测试工厂" }
-industry = "discrete"
-timezone = "UTC"
-
-[enterprise]
-id = "ent"
-name = { en = "Enterprise", zh = "企业" }
-
-[[site]]
-id = "site"
-parent = "ent"
-name = { en = "Site", zh = "工厂" }
-
-[[area]]
-id = "area"
-parent = "site"
-name = { en = "Area", zh = "车间" }
-
-[[line]]
-id = "L"
-parent = "area"
-name = { en = "Line", zh = "产线" }
-calendar = "cal"
-
-[[work_cell]]
-id = "C1"
-parent = "L"
-name = { en = "Cell 1", zh = "工位 1" }
-"""
-
-_M1 = """
-[[equipment]]
-id = "M1"
-parent = "C1"
-name = { en = "Machine 1", zh = "设备 1" }
-kind = "cnc_machining_centre"
-{rated}
-[equipment.energy]
-meter = "EM-M1"
-power_kw = { running = 10.0, idle = 2.0 }
-
-[equipment.quality]
-base_logit = -5.0
-
-[equipment.quality.characteristic]
-signal = "diameter"
-target_key = "dia_mm"
-tolerance = 0.1
-noise_sd = 0.01
-
-[[equipment.signal]]
-name = "diameter"
-unit = "mm"
-normal = [0.0, 100.0]
-per_cycle = true
-"""
-
-_C2_M2 = """
-[[work_cell]]
-id = "C2"
-parent = "L"
-name = { en = "Cell 2", zh = "工位 2" }
-
-[[equipment]]
-id = "M2"
-parent = "C2"
-name = { en = "Machine 2", zh = "设备 2" }
-kind = "cnc_lathe"
-"""
-
-_REASONS = """
-[[reason]]
-code = "P"
-name = { en = "Planned", zh = "计划停机" }
-kind = "planned"
-
-[[reason]]
-code = "P.NOSHIFT"
-parent = "P"
-name = { en = "No shift", zh = "非排班" }
-role = "no_shift"
-
-[[reason]]
-code = "P.BREAK"
-parent = "P"
-name = { en = "Break", zh = "休息" }
-role = "break"
-
-[[reason]]
-code = "P.PM"
-parent = "P"
-name = { en = "Planned maintenance", zh = "计划维护" }
-role = "planned_maintenance"
-
-[[reason]]
-code = "U"
-name = { en = "Unplanned", zh = "非计划停机" }
-kind = "unplanned"
-
-[[reason]]
-code = "U.FAIL"
-parent = "U"
-name = { en = "Failure", zh = "故障" }
-
-[[reason]]
-code = "U.JAM"
-parent = "U"
-name = { en = "Jam", zh = "卡料" }
-
-[[reason]]
-code = "U.MINOR"
-parent = "U"
-name = { en = "Minor stop", zh = "短停" }
-role = "micro_stop"
-
-[[product]]
-id = "P1"
-name = { en = "Product 1", zh = "产品 1" }
-targets = { dia_mm = 10.0 }
-
-[[product]]
-id = "P2"
-name = { en = "Product 2", zh = "产品 2" }
-targets = { dia_mm = 20.0 }
-
-[[order]]
-id = "O1"
-product = "P1"
-quantity = 100
-due = 2026-03-10T00:00:00
-"""
-
 CYCLE_S = {("P1", "C1"): 72.0, ("P1", "C2"): 45.0, ("P2", "C1"): 90.0, ("P2", "C2"): 60.0}
 
 
-def plant_toml(
+def plant_file(
     *,
     two_machines: bool = True,
     shifts: Sequence[tuple[str, str, str]] = (("A", "08:00", "16:00"),),
     breaks: Sequence[tuple[str, int]] = (("12:00", 30),),
     pm: bool = True,
     rated_per_h: float | None = 40.0,
-) -> str:
-    """The plant file text; ``shifts`` are (id, start, end), ``breaks`` (start, minutes)."""
-    out = [_HEADER]
-    if two_machines:
-        out.append(_C2_M2.split("[[equipment]]")[0])
-    out.append(_M1.replace("{rated}", f"rated_capacity_per_h = {rated_per_h}\n" if rated_per_h else ""))
-    if two_machines:
-        out.append("\n[[equipment]]" + _C2_M2.split("[[equipment]]")[1])
-    shift_text = ", ".join(
-        f'{{ id = "{i}", name = {{ en = "Shift {i}", zh = "班次 {i}" }}, start = "{a}", end = "{b}" }}'
-        for i, a, b in shifts
+) -> PlantFile:
+    """The plant; ``shifts`` are (id, start, end), ``breaks`` (start, minutes)."""
+    m1 = machine(
+        "M1",
+        "C1",
+        text("Machine 1", "设备 1"),
+        energy={"meter": "EM-M1", "power_kw": {"running": 10.0, "idle": 2.0}},
+        quality={
+            "base_logit": -5.0,
+            "characteristic": {
+                "signal": "diameter",
+                "target_key": "dia_mm",
+                "tolerance": 0.1,
+                "noise_sd": 0.01,
+            },
+        },
+        signal=[signal("diameter", "mm", (0.0, 100.0), per_cycle=True)],
     )
-    break_text = ", ".join(f'{{ start = "{a}", minutes = {m} }}' for a, m in breaks)
-    maintenance = '{ weekday = "tue", start = "14:00", hours = 1, equipment = ["M1"] }' if pm else ""
-    out.append(
-        '\n[[calendar]]\nid = "cal"\nname = { en = "Calendar", zh = "日历" }\n'
-        'days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
-        f"shifts = [{shift_text}]\nbreaks = [{break_text}]\nmaintenance = [{maintenance}]\n"
-    )
-    out.append(_REASONS)
+    if rated_per_h:
+        m1["rated_capacity_per_h"] = rated_per_h
     cells = ["C1", "C2"] if two_machines else ["C1"]
-    for product in ("P1", "P2"):
-        steps = ", ".join(f'{{ work_cell = "{c}", cycle_s = {CYCLE_S[(product, c)]} }}' for c in cells)
-        out.append(f'\n[[routing]]\nproduct = "{product}"\nline = "L"\nsteps = [{steps}]\n')
-    return "".join(out)
+    out = PlantFile(
+        plant_id="kpi-plant",
+        name=text("KPI test plant", "KPI 测试工厂"),
+        timezone="UTC",
+        work_cells=[cell(c, text(f"Cell {c[1:]}", f"工位 {c[1:]}")) for c in cells],
+        equipment=[m1],
+        calendar=calendar(
+            [shift(i, a, b) for i, a, b in shifts],
+            breaks,
+            [{"weekday": "tue", "start": "14:00", "hours": 1, "equipment": ["M1"]}] if pm else [],
+        ),
+        reasons=reasons("P.NOSHIFT", "P.BREAK", "P.PM", "U.FAIL", "U.JAM", "U.MINOR"),
+        products=[
+            product("P1", text("Product 1", "产品 1"), targets={"dia_mm": 10.0}),
+            product("P2", text("Product 2", "产品 2"), targets={"dia_mm": 20.0}),
+        ],
+        routings=[
+            routing(p, [{"work_cell": c, "cycle_s": CYCLE_S[(p, c)]} for c in cells]) for p in ("P1", "P2")
+        ],
+        orders=[order("O1", "P1", 100, datetime(2026, 3, 10))],
+    )
+    if two_machines:
+        out.equipment.append(machine("M2", "C2", text("Machine 2", "设备 2"), kind="cnc_lathe"))
+    return out
+
+
+def plant_toml(**options: Any) -> str:
+    """The plant file text of ``plant_file(**options)``."""
+    return plant_file(**options).toml()
 
 
 def small_plant(**options: Any) -> Plant:
-    """The parsed plant of ``plant_toml(**options)``."""
-    return parse_plant(plant_toml(**options), "kpi-plant.toml")
+    """The parsed plant of ``plant_file(**options)``."""
+    return plant_file(**options).plant()
 
 
 # --- events ---------------------------------------------------------------------------

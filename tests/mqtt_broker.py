@@ -1,7 +1,8 @@
 """MQTT brokers for tests: the shared one from the environment, and a private Mosquitto to restart.
 
-A plain module, not a conftest: test modules import the fixtures they use, e.g.
-``from mqtt_broker import fixture_mqtt_url  # noqa: F401`` gives them ``mqtt_url``.
+Plain helpers; the fixtures built on them are in conftest.py files: ``mqtt_url`` in
+``tests/conftest.py`` (the CLI and connector tests use it), ``private_broker`` in
+``tests/connect/conftest.py``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
 
 from services import missing_service
 from smartfactory.connect.mqtt.config import parse_broker_url
@@ -35,8 +35,7 @@ def _accepts(host: str, port: int, timeout_s: float = 2.0) -> str | None:
         return str(exc)
 
 
-@pytest.fixture(name="mqtt_url")
-def fixture_mqtt_url() -> str:
+def shared_broker_url() -> str:
     """The shared broker's URL (``SMARTFACTORY_TEST_MQTT``, default mqtt://127.0.0.1:1883)."""
     url = os.environ.get(MQTT_ENV) or DEFAULT_MQTT
     if url not in _unreachable:
@@ -114,15 +113,15 @@ class PrivateBroker:
         self.process = None
 
 
-@pytest.fixture(name="private_broker")
-def fixture_private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
-    """A running private Mosquitto (stopped at the end); the test may stop and start it."""
+@contextmanager
+def private_mosquitto(folder: Path) -> Iterator[PrivateBroker]:
+    """A running private Mosquitto keeping its files in ``folder`` (stopped at the end)."""
     binary = shutil.which("mosquitto") or (
         "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
     )
     if binary is None:
         missing_service("mosquitto is not installed (needed to start a private broker)")
-    broker = PrivateBroker(binary, tmp_path / "mosquitto")
+    broker = PrivateBroker(binary, folder)
     broker.start()
     try:
         yield broker

@@ -30,12 +30,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from plants import HEADER  # noqa: E402
+from plants import (  # noqa: E402
+    PlantFile,
+    calendar,
+    cell,
+    machine,
+    order,
+    product,
+    reasons,
+    routing,
+    shift,
+    text,
+)
+from plants import signal as plant_signal  # noqa: E402  (the module uses the signal module)
 from smartfactory.connect.opcua.server import TwinServer  # noqa: E402
 from smartfactory.model.plant import Plant  # noqa: E402
 from smartfactory.model.plant_file import parse_plant  # noqa: E402
@@ -43,96 +53,34 @@ from smartfactory.model.plant_file import parse_plant  # noqa: E402
 T = TypeVar("T")
 
 # two machines; M1A has a float signal with a measuring range, an int and a bool signal
-PLANT = (
-    HEADER.format(plant_id="opcua-test")
-    + """
-[[work_cell]]
-id = "C1"
-parent = "L"
-name = { en = "Cell 1", zh = "工位 1" }
-
-[[work_cell]]
-id = "C2"
-parent = "L"
-name = { en = "Cell 2", zh = "工位 2" }
-
-[[equipment]]
-id = "M1A"
-parent = "C1"
-name = { en = "Machine 1A", zh = "设备 1A" }
-kind = "cnc_machining_centre"
-
-[[equipment.signal]]
-name = "temp"
-unit = "°C"
-normal = [10.0, 60.0]
-measuring_range = [-50.0, 500.0]
-sampling_s = 1
-
-[[equipment.signal]]
-name = "spindle_speed"
-unit = "rpm"
-dtype = "int"
-normal = [0.0, 12000.0]
-per_cycle = true
-
-[[equipment.signal]]
-name = "door_open"
-unit = "-"
-dtype = "bool"
-normal = [0.0, 1.0]
-sampling_s = 1
-
-[[equipment]]
-id = "M2A"
-parent = "C2"
-name = { en = "Machine 2A", zh = "设备 2A" }
-kind = "cnc_machining_centre"
-
-[[equipment.signal]]
-name = "temp"
-unit = "°C"
-normal = [10.0, 60.0]
-sampling_s = 1
-
-[[calendar]]
-id = "cal"
-name = { en = "Calendar", zh = "日历" }
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-shifts = [{ id = "S0", name = { en = "Shift", zh = "班次" }, start = "08:00", end = "16:00" }]
-
-[[reason]]
-code = "P"
-name = { en = "Planned", zh = "计划停机" }
-kind = "planned"
-
-[[reason]]
-code = "P.NOSHIFT"
-parent = "P"
-name = { en = "No shift", zh = "非排班" }
-role = "no_shift"
-
-[[reason]]
-code = "U"
-name = { en = "Unplanned", zh = "非计划停机" }
-kind = "unplanned"
-
-[[product]]
-id = "P0"
-name = { en = "Product", zh = "产品" }
-
-[[routing]]
-product = "P0"
-line = "L"
-steps = [{ work_cell = "C1", cycle_s = 30 }, { work_cell = "C2", cycle_s = 30 }]
-
-[[order]]
-id = "O1"
-product = "P0"
-quantity = 10
-due = 2026-03-05T00:00:00
-"""
+PLANT_FILE = PlantFile(
+    plant_id="opcua-test",
+    work_cells=[cell("C1", text("Cell 1", "工位 1")), cell("C2", text("Cell 2", "工位 2"))],
+    equipment=[
+        machine(
+            "M1A",
+            "C1",
+            text("Machine 1A", "设备 1A"),
+            signal=[
+                plant_signal("temp", "°C", (10.0, 60.0), measuring_range=[-50.0, 500.0], sampling_s=1),
+                plant_signal("spindle_speed", "rpm", (0.0, 12000.0), dtype="int", per_cycle=True),
+                plant_signal("door_open", "-", (0.0, 1.0), dtype="bool", sampling_s=1),
+            ],
+        ),
+        machine(
+            "M2A",
+            "C2",
+            text("Machine 2A", "设备 2A"),
+            signal=[plant_signal("temp", "°C", (10.0, 60.0), sampling_s=1)],
+        ),
+    ],
+    calendar=calendar([shift("S0", "08:00", "16:00", text("Shift", "班次"))]),
+    reasons=reasons("P.NOSHIFT", "U"),
+    products=[product("P0", text("Product", "产品"))],
+    routings=[routing("P0", [{"work_cell": "C1", "cycle_s": 30}, {"work_cell": "C2", "cycle_s": 30}])],
+    orders=[order("O1", "P0", 10)],
 )
+PLANT = PLANT_FILE.toml()
 
 
 def opcua_plant() -> Plant:
@@ -192,7 +140,7 @@ class ThreadedTwin:
 
         async def add() -> str:
             assert self.server.server is not None
-            node_id = ua.NodeId(f"test.{name}", self.server.ns)
+            node_id = ua.NodeId(ua.String(f"test.{name}"), ua.Int16(self.server.ns))
             objects = self.server.server.nodes.objects
             await objects.add_variable(node_id, ua.QualifiedName(name, self.server.ns), value, variant_type)
             return node_id.to_string()
@@ -278,16 +226,6 @@ class TwinProcess:
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()
-
-
-@pytest.fixture(name="twin_process")
-def fixture_twin_process() -> Iterator[TwinProcess]:
-    """A child-process twin server, killed after the test."""
-    twin = TwinProcess()
-    try:
-        yield twin.start()
-    finally:
-        twin.kill()
 
 
 async def _serve(port: int, period_s: float, wait: bool) -> None:

@@ -1,7 +1,6 @@
 """Services that integration tests need, found from the environment (see DESIGN.md, Tests).
 
-A plain module, not a conftest: test modules import the fixtures they use, e.g.
-``from services import fixture_postgres_url  # noqa: F401`` gives them ``postgres_url``.
+Plain helpers; the fixtures built on them (``postgres_url``) are in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -9,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import pytest
@@ -46,8 +46,8 @@ def postgres_admin_url() -> URL:
     return url
 
 
-@pytest.fixture(name="postgres_url")
-def fixture_postgres_url() -> Iterator[str]:
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
     """URL of a fresh, empty PostgreSQL database ``sf_test_<hex>``, dropped after the test."""
     admin_url = postgres_admin_url()
     shown = admin_url.render_as_string(hide_password=True)

@@ -1,26 +1,24 @@
 """Shared setup of the web tests: a small simulated store with one user per role, and clients.
 
-    from web import PASSWORDS, signed_in, web_server  # noqa: F401  (web_server is a fixture)
-
-``web_server`` (session-scoped) simulates the demo plant for 3 days into a temporary store
-and opens one ``Workspace`` on it; ``app_for(workspace)`` builds an app over it; ``signed_in``
-returns a TestClient logged in as a role, with ``client.csrf`` set.
+``build_store`` simulates the demo plant for 3 days into a folder (the session fixture
+``web_server`` of ``tests/conftest.py`` opens one ``Workspace`` on such a store);
+``app_for(workspace)`` builds an app over it; ``signed_in`` returns a TestClient logged in as
+a role, with ``client.csrf`` set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, time
 from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from smartfactory.app.accounts import add_user
 from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace, WorkspaceSettings
-from smartfactory.cli.simulate import DEMO_PLANT, DEMO_START, run_into_store
+from smartfactory.cli.options import DEMO_PLANT, DEMO_START
+from smartfactory.cli.simulate import run_into_store
 from smartfactory.model.plant_file import load_plant
 from smartfactory.web.app import create_app
 
@@ -41,15 +39,6 @@ def build_store(folder: Path, days: float = DAYS, seed: int = 7) -> Path:
     finally:
         workspace.close()
     return folder
-
-
-@pytest.fixture(scope="session")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """One workspace over a 3-day store, shared by the web tests (read mostly; writes are alarms)."""
-    folder = build_store(tmp_path_factory.mktemp("web-store"))
-    workspace = Workspace(WorkspaceSettings(store=folder))
-    yield workspace
-    workspace.close()
 
 
 def app_for(workspace: Workspace, **settings: object) -> FastAPI:

@@ -111,6 +111,7 @@ def test_a_second_acknowledge_is_a_conflict_and_writes_nothing(
     problem = response.json()  # type: ignore[attr-defined]
     assert response.headers["content-type"].startswith("application/problem+json")  # type: ignore[attr-defined]
     assert problem["errors"][0]["field"] == "path.code" and "already acknowledged" in problem["detail"]
+    assert (problem["type"], problem["title"]) == ("/problems/conflict", "Conflict")
     assert stored_alarm_rows(workspace) == before
 
 

@@ -6,46 +6,19 @@ imported once), so the answers and the history of one test never reach another.
 
 from __future__ import annotations
 
-import atexit
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from smartfactory.app import answers as answer_service
+from assessment_stores import DEMO_ANSWERS, LEVEL_KEY, client, open_copy, shared_reader
 from smartfactory.app.roles import Role
-from smartfactory.app.workspace import Workspace, WorkspaceSettings
-from smartfactory.assess.answers import parse_answers, resolve
+from smartfactory.app.workspace import Workspace
+from smartfactory.assess.answers import AnswersFileError, parse_answers, resolve
 from smartfactory.assess.run import assess
 from smartfactory.store import answers as answer_store
-from web import ROOT, app_for, build_store, signed_in
-
-DEMO_ANSWERS = ROOT / "examples" / "factories" / "b_discrete_midsize" / "answers.yaml"
-# the demo answers reach advanced; answering no to this one drops the plant to basic, yes lifts it back
-LEVEL_KEY = "G25-ADV-BENCH"
-_SEEDED: dict[str, Path] = {}
-_READER: dict[str, Workspace] = {}
-
-
-def seeded_folder(factory: pytest.TempPathFactory) -> Path:
-    """A 3-day store with the users and the demo answers imported (built once per test session)."""
-    if "folder" not in _SEEDED:
-        folder = build_store(factory.mktemp("assessment-store"))
-        workspace = Workspace(WorkspaceSettings(store=folder))
-        try:
-            answer_service.import_answers(workspace, DEMO_ANSWERS.read_text(encoding="utf-8"), "admin")
-        finally:
-            workspace.close()
-        _SEEDED["folder"] = folder
-    return _SEEDED["folder"]
-
-
-def open_copy(factory: pytest.TempPathFactory, target: Path) -> Workspace:
-    """A workspace over a fresh copy of the seeded store."""
-    shutil.copytree(seeded_folder(factory), target)
-    return Workspace(WorkspaceSettings(store=target))
+from web import app_for
 
 
 @pytest.fixture
@@ -56,33 +29,15 @@ def own_server(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     workspace.close()
 
 
-def shared_reader(factory: pytest.TempPathFactory) -> Workspace:
-    """One workspace over a copy of the seeded store that the tests only read (shared by the modules).
-
-    Its assessments are kept by the service, so the page and the API tests measure the live
-    evidence once per language rather than once per test.
-    """
-    if "reader" not in _READER:
-        workspace = open_copy(factory, factory.mktemp("read") / "store")
-        atexit.register(workspace.close)
-        _READER["reader"] = workspace
-    return _READER["reader"]
-
-
 @pytest.fixture
 def read_server(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """The shared store the tests only read."""
     return shared_reader(tmp_path_factory)
 
 
-def client(workspace: Workspace, role: Role, lang: str = "en") -> TestClient:
-    """A signed-in client of ``role`` over ``workspace``."""
-    return signed_in(app_for(workspace), role, lang)
-
-
 def csrf(c: TestClient) -> dict[str, str]:
     """The CSRF header of a signed-in client."""
-    return {"X-CSRF-Token": c.csrf}  # type: ignore[attr-defined]
+    return {"X-CSRF-Token": c.csrf}
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -213,23 +168,42 @@ def test_an_answer_moves_the_level_on_submit_and_the_history_keeps_each(own_serv
 
 
 @pytest.mark.parametrize(
-    ("lang", "key", "value", "message"),
+    ("lang", "key", "value", "code", "message"),
     [
-        ("en", LEVEL_KEY, "maybe", "Answer yes or no."),
-        ("zh", LEVEL_KEY, "maybe", "请回答 yes（是）或 no（否）。"),
-        ("en", "G25-ADV-COLLAB", 0.7, "Choose one of 0 / 0.5 / 0.8 / 1."),
+        ("en", LEVEL_KEY, "maybe", "answer.not_yes_no", "'maybe' is not allowed; allowed: yes | no"),
+        ("zh", LEVEL_KEY, "maybe", "answer.not_yes_no", "不允许 'maybe'；可填：yes（是）| no（否）"),
+        (
+            "en",
+            "G25-ADV-COLLAB",
+            0.7,
+            "answer.not_on_scale",
+            "0.7 is not allowed; allowed: 0 | 0.5 | 0.8 | 1",
+        ),
         (
             "zh",
             "key_equipment_networking_rate",
             "1.5",
-            "请输入 0 至 1 之间的数值（比率，86% 即 0.86），或 unknown。",
+            "answer.out_of_range",
+            "不允许 1.5；可填：0 至 1 的数值（比率，86% 即 0.86），或 unknown",
         ),
-        ("en", "CM-ORG-L1-1", "{a: 1}", "Choose one of 1 / 0.8 / 0.5 / 0."),
-        ("en", "factory_digital_planning.ai_used", "yes", "A scenario not built uses no AI"),
+        (
+            "en",
+            "CM-ORG-L1-1",
+            "{a: 1}",
+            "answer.not_on_scale",
+            "'{a: 1}' is not allowed; allowed: 1 (fully met)",
+        ),
+        (
+            "en",
+            "factory_digital_planning.ai_used",
+            "yes",
+            "answer.ai_used_needs_built",
+            "a scenario not built uses no AI",
+        ),
     ],
 )
 def test_a_bad_value_is_a_422_with_the_field_in_the_users_language_and_saves_nothing(
-    own_server: Workspace, lang: str, key: str, value: object, message: str
+    own_server: Workspace, lang: str, key: str, value: object, code: str, message: str
 ) -> None:
     c = client(own_server, Role.engineer, lang)
     before = answer_store.saved_answers(own_server.registry, "gradient/2025/national")
@@ -239,6 +213,7 @@ def test_a_bad_value_is_a_422_with_the_field_in_the_users_language_and_saves_not
     assert response.headers["content-type"].startswith("application/problem+json")
     assert problem["errors"][0]["field"] == key
     assert problem["errors"][0]["message"].startswith(message)
+    assert problem["errors"][0]["code"] == code
     assert answer_store.saved_answers(own_server.registry, "gradient/2025/national") == before
 
 
@@ -301,3 +276,79 @@ def test_an_answers_file_replaces_the_answers(own_server: Workspace) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["missing"] == []
     assert c.get("/api/v1/assessments/current").json()["level"] == "basic"
+
+
+# one bad answer, four ways in: the answers file (as `smartfactory assess` reads it), an uploaded
+# answers file, the API's one answer and the web form's field all give the same problem code
+SAME_PROBLEM = [
+    ("G25-ADV-BENCH", "maybe", "answer.not_yes_no", ("G25-ADV-BENCH:\n      answer: yes", "answer: maybe")),
+    ("G25-ADV-COLLAB", "0.7", "answer.not_on_scale", ("G25-ADV-COLLAB:\n      answer: 0.8", "answer: 0.7")),
+    (
+        "key_equipment_networking_rate",
+        "1.5",
+        "answer.out_of_range",
+        ("key_equipment_networking_rate:\n    answer: 0.86", "answer: 1.5"),
+    ),
+    (
+        "key_equipment_networking_rate",
+        "lots",
+        "answer.not_a_number",
+        ("key_equipment_networking_rate:\n    answer: 0.86", "answer: lots"),
+    ),
+    ("industry", "chemical", "answer.not_a_choice", ("industry: discrete", "industry: chemical")),
+    ("CM-ORG-L1-1", "2", "answer.not_on_scale", ("CM-ORG-L1-1: 1 ", "CM-ORG-L1-1: 2 ")),
+    (
+        "product_design.applicable",
+        "no",
+        "answer.not_a_choice",
+        ("product_design:  # Product design (domain: Design) [U]\n      applicable: yes", "applicable: no"),
+    ),
+    (
+        "factory_digital_planning.ai_used",
+        "yes",
+        "answer.ai_used_needs_built",
+        ("factory_digital_planning:\n      built: no  # yes | no\n      ai_used:", "ai_used: yes"),
+    ),
+]
+
+
+def _broken(old: str, new: str) -> str:
+    """The demo answers with the line that ``old`` ends on written as ``new`` (same indent)."""
+    text = DEMO_ANSWERS.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    last = old.rsplit("\n", 1)[-1]
+    pad = last[: len(last) - len(last.lstrip())]
+    head = old[: len(old) - len(last)]
+    return text.replace(old, head + pad + new + "  #", 1)
+
+
+@pytest.mark.parametrize(("key", "typed", "code", "edit"), SAME_PROBLEM)
+def test_one_bad_answer_gives_one_code_from_the_file_the_upload_the_api_and_the_form(
+    own_server: Workspace, key: str, typed: str, code: str, edit: tuple[str, str]
+) -> None:
+    text = _broken(*edit)
+    for lang in ("en", "zh"):
+        with pytest.raises(AnswersFileError) as caught:
+            parse_answers(text, "answers.yaml", lang=lang)
+        assert [getattr(p, "code", None) for p in caught.value.problems] == [code], caught.value
+    c = client(own_server, Role.engineer, "zh")
+    before = answer_store.saved_answers(own_server.registry, "gradient/2025/national")
+    uploaded = c.put("/api/v1/assessments/answers", json={"yaml": text}, headers=csrf(c))
+    assert uploaded.status_code == 422, uploaded.text
+    assert [e["code"] for e in uploaded.json()["errors"]] == [code]
+    one = c.put(f"/api/v1/assessments/answers/{key}", json={"value": typed}, headers=csrf(c))
+    assert one.status_code == 422, one.text
+    assert [(e["field"], e["code"]) for e in one.json()["errors"]] == [(key, code)]
+    field = c.put(
+        f"/self-assessment/answers/{key}",
+        data={f"answer:{key}": typed},
+        headers={**csrf(c), "HX-Request": "true"},
+    )
+    assert field.status_code == 200 and f'data-code="{code}"' in field.text
+    page = c.post(
+        "/self-assessment/import",
+        data={"csrf_token": c.csrf},
+        files={"file": ("mine.yaml", text.encode(), "application/yaml")},
+    )
+    assert page.status_code == 422 and f'<span data-code="{code}">' in page.text
+    assert answer_store.saved_answers(own_server.registry, "gradient/2025/national") == before

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
+from clitools import cli, ok
 from smartfactory.app import cache as cache_module
 from smartfactory.app.cache import ResultCache, VersionGate
 from smartfactory.app.sessions import issue_token
@@ -17,7 +20,7 @@ from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.kpi import catalogue, compute_result, why_null
 from smartfactory.kpi.losses import losses
 from smartfactory.model.events import EventType
-from web import app_for, build_store, web_server  # noqa: F401
+from web import app_for, build_store
 
 FROM, TO = "2026-03-02", "2026-03-05"
 
@@ -31,7 +34,7 @@ def client(workspace: Workspace, lang: str = "en") -> TestClient:
 
 
 @pytest.fixture(scope="module")
-def api(web_server: Workspace) -> TestClient:  # noqa: F811
+def api(web_server: Workspace) -> TestClient:
     return client(web_server)
 
 
@@ -50,7 +53,7 @@ def _expected(workspace: Workspace, **params: object) -> list[dict[str, object]]
 )
 def test_rows_equal_compute_result(
     api: TestClient,
-    web_server: Workspace,  # noqa: F811
+    web_server: Workspace,
     by: str,
     per: str,
     kpis: list[str] | None,
@@ -58,7 +61,7 @@ def test_rows_equal_compute_result(
     params: dict[str, object] = {"from": FROM, "to": TO, "by": by, "per": per}
     if kpis:
         params["kpi"] = kpis
-    response = api.get("/api/v1/kpis", params=params)  # type: ignore[arg-type]
+    response = api.get("/api/v1/kpis", params=params)
     assert response.status_code == 200, response.text
     body = response.json()
     expected = _expected(web_server, start=FROM, end=TO, by=by, per=per, kpis=kpis)
@@ -99,7 +102,7 @@ def test_kpis_repeated_or_comma_separated_and_the_default_period(api: TestClient
     assert repeated["rows"][0]["names"] == {"en": "Housing line 1", "zh": "壳体一线"}
 
 
-def test_null_values_say_why_in_the_request_language(web_server: Workspace) -> None:  # noqa: F811
+def test_null_values_say_why_in_the_request_language(web_server: Workspace) -> None:
     zh = client(web_server, "zh").get("/api/v1/kpis", params={"kpi": "worker_efficiency", "per": "window"})
     row = zh.json()["rows"][0]
     assert row["values"]["worker_efficiency"] is None
@@ -123,7 +126,7 @@ def test_catalogue_has_every_kpi_in_both_languages(api: TestClient) -> None:
     assert {e["id"] for e in body["elements"]} >= {"PBT", "APT", "GQ", "SQ"}
 
 
-def test_losses_equal_the_kpi_package(api: TestClient, web_server: Workspace) -> None:  # noqa: F811
+def test_losses_equal_the_kpi_package(api: TestClient, web_server: Workspace) -> None:
     response = api.get("/api/v1/kpis/losses", params={"from": FROM, "to": TO, "by": "line"})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -168,7 +171,7 @@ def test_bad_parameters_are_problems_naming_the_field(
     assert all(e["message"] for e in errors)
 
 
-def test_problems_are_in_the_request_language(web_server: Workspace) -> None:  # noqa: F811
+def test_problems_are_in_the_request_language(web_server: Workspace) -> None:
     zh = client(web_server, "zh")
     unknown = zh.get("/api/v1/kpis", params={"kpi": "nope"}).json()
     assert unknown["errors"][0]["field"] == "query.kpi"
@@ -180,7 +183,7 @@ def test_problems_are_in_the_request_language(web_server: Workspace) -> None:  #
     assert "请从以下选项中选择" in level["errors"][0]["message"] and "line" in level["errors"][0]["message"]
 
 
-def test_signing_in_is_required(web_server: Workspace) -> None:  # noqa: F811
+def test_signing_in_is_required(web_server: Workspace) -> None:
     anonymous = TestClient(app_for(web_server))
     for path in ("/api/v1/kpis", "/api/v1/kpis/catalogue", "/api/v1/kpis/losses"):
         assert anonymous.get(path).status_code == 401
@@ -192,6 +195,85 @@ def test_openapi_declares_the_parameters_and_models(api: TestClient) -> None:
     assert {p["name"] for p in op["parameters"]} == {"from", "to", "by", "per", "node", "kpi", "lang"}
     assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("KpiReport")
     assert {"400", "401", "422"} <= set(op["responses"])
+
+
+# --- the CLI prints the API's documents ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Path]]:
+    """A store both the API (in this process) and the CLI (a subprocess) read: read-only, so both may."""
+    folder = build_store(tmp_path_factory.mktemp("cli-and-api"), days=2.0)
+    workspace = Workspace.open(folder, mode="read")
+    yield client(workspace), folder
+    workspace.close()
+
+
+def _cli_json(folder: Path, *args: str) -> object:
+    return json.loads(ok(cli(*args, "--store", str(folder), "--format", "json", cwd=folder.parent)).stdout)
+
+
+def same_document(got: object, want: object, where: str = "") -> None:
+    """The same JSON document: keys, order of lists, texts equal; numbers as ``same`` (sums of
+    energy readings may differ in the last bit between two processes)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), where
+        for key in want:
+            same_document(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            same_document(g, w, f"{where}[{i}]")
+    else:
+        assert type(got) is type(want) and same(got, want), (where, got, want)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"by": "equipment", "per": "shift", "kpi": "oee,mtbf", "from": "2026-03-02", "to": "2026-03-03"},
+        {"by": "work_cell", "per": "window", "node": "OP10", "lang": "zh"},
+        {"by": "line", "kpi": "availability,worker_efficiency", "from": "2026-03-03", "lang": "zh"},
+        {
+            "by": "equipment",
+            "per": "day",
+            "node": "L1",
+            "from": "2026-03-02T06:00",
+            "to": "2026-03-03T18:00+08:00",
+        },
+        {"by": "line", "per": "week", "kpi": "all", "lang": "en"},
+    ],
+)
+def test_cli_kpi_json_is_the_api_document(
+    shared_store: tuple[TestClient, Path], query: dict[str, str]
+) -> None:
+    api, folder = shared_store
+    api.cookies.clear()  # a lang query leaves a language cookie; each query here says its own
+    response = api.get("/api/v1/kpis", params=query)
+    assert response.status_code == 200, response.text
+    args = [a for name, value in query.items() for a in (f"--{name}", value)]
+    same_document(_cli_json(folder, "kpi", *args), response.json())
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"by": "line", "lang": "zh"},
+        {"by": "equipment", "node": "OP20", "from": "2026-03-02", "to": "2026-03-03T12:00", "lang": "en"},
+        {"by": "work_cell", "from": "2026-03-03", "lang": "zh"},
+    ],
+)
+def test_cli_losses_json_is_the_api_document(
+    shared_store: tuple[TestClient, Path], query: dict[str, str]
+) -> None:
+    api, folder = shared_store
+    api.cookies.clear()  # a lang query leaves a language cookie; each query here says its own
+    response = api.get("/api/v1/kpis/losses", params=query)
+    assert response.status_code == 200, response.text
+    args = [a for name, value in query.items() for a in (f"--{name}", value)]
+    same_document(_cli_json(folder, "kpi", "losses", *args), response.json())
 
 
 # --- the cache -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -16,63 +16,12 @@ from smartfactory.app.accounts import add_user
 from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.model.plant_file import load_plant
-from smartfactory.scenarios import (
-    SCENARIOS,
-    BenchmarkRow,
-    PlantRun,
-    Scenario,
-    ScenarioCard,
-    Text,
-    scenario_class,
-)
+from smartfactory.scenarios import SCENARIOS, scenario_class
 from smartfactory.store import REGISTRY_FILE, Registry, list_scenario_runs
 from web import PASSWORDS, ROOT, app_for, build_store, signed_in
 
 PLANT_FILE = ROOT / "examples" / "plants" / "discrete_machining.toml"
 API = "/api/v1/scenarios"
-
-
-class Gate(Scenario):
-    """A scenario that runs until the test opens its gate (to hold a run in flight)."""
-
-    card: ClassVar[ScenarioCard] = ScenarioCard(
-        name="gate",
-        title=Text(en="Gate", zh="闸门"),
-        summary=Text(en="Waits for the test.", zh="等待测试。"),
-        official_scenarios=("shop_floor_scheduling",),
-        uses_ai=False,
-        kind="optimisation",
-        public_data="",
-        model_card="",
-    )
-    opened = threading.Event()
-
-    def evidence(self) -> dict[str, float]:
-        return {}
-
-    def run_on_plant(self, store_folder: Path) -> PlantRun:
-        assert Gate.opened.wait(30), "the test never opened the gate"
-        return PlantRun(metrics={"waited": 1.0}, artefacts={}, official_scenario="shop_floor_scheduling")
-
-    def benchmark(self, data_dir: Path, quick: bool = False) -> list[BenchmarkRow]:
-        return []
-
-
-def install_gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """Put the ``gate`` scenario in the library until the generator ends; set the event to let
-    its run end."""
-    real = scenario_class
-    monkeypatch.setitem(SCENARIOS, "gate", "test_api_scenarios:Gate")
-    monkeypatch.setattr(service, "scenario_class", lambda name: Gate if name == "gate" else real(name))
-    Gate.opened.clear()
-    yield Gate.opened
-    Gate.opened.set()
-
-
-@pytest.fixture
-def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """The ``gate`` scenario in the library for one test."""
-    yield from install_gate(monkeypatch)
 
 
 def plant_only_store(folder: Path) -> Path:
@@ -197,6 +146,7 @@ def test_a_second_run_while_one_runs_is_a_conflict(scenario_server: Workspace, g
     assert second.status_code == 409
     assert second.headers["content-type"] == "application/problem+json"
     assert first.json()["id"] in second.json()["detail"]
+    assert (second.json()["type"], second.json()["title"]) == ("/problems/conflict", "Already running")
     gate.set()
     run = finished(scenario_server, first)
     assert run["status"] == "finished" and run["metrics"]["waited"] == 1.0
@@ -233,7 +183,10 @@ def test_unknown_names_and_bad_parameters_are_problems(scenario_server: Workspac
         assert response.headers["content-type"] == "application/problem+json"
     bad = engineer.get(f"{API}/runs", params={"scenario": "nope"}).json()
     assert bad["errors"][0]["field"] == "query.scenario" and "scheduling" in bad["errors"][0]["message"]
-    assert "scheduling" in engineer.get(f"{API}/nope").json()["detail"]
+    assert (bad["type"], bad["title"]) == ("/problems/invalid-input", "Invalid request")
+    unknown = engineer.get(f"{API}/nope").json()
+    assert "scheduling" in unknown["detail"]
+    assert (unknown["type"], unknown["title"]) == ("/problems/not-found", "No such scenario")
     assert len(service.runs(scenario_server, limit=service.MAX_RUNS)) == before
 
 

@@ -14,25 +14,25 @@ from fastapi.testclient import TestClient
 
 from smartfactory.app import telemetry as service
 from smartfactory.app.roles import Role
-from smartfactory.app.telemetry import Rejected
 from smartfactory.app.workspace import Workspace
+from smartfactory.model.errors import InvalidInput
 from smartfactory.model.events import SCHEMAS, EventType
 from smartfactory.model.plant import Plant
 from smartfactory.store import TelemetryStore
-from web import app_for, signed_in, web_server  # noqa: F401
+from web import app_for, signed_in
 
 PROBLEM = "application/problem+json"
 TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(scope="module")
-def client(web_server: Workspace) -> Iterator[TestClient]:  # noqa: F811
+def client(web_server: Workspace) -> Iterator[TestClient]:
     with signed_in(app_for(web_server), Role.viewer) as viewer:
         yield viewer
 
 
 @pytest.fixture(scope="module")
-def plant(web_server: Workspace) -> Plant:  # noqa: F811
+def plant(web_server: Workspace) -> Plant:
     return web_server.plant()
 
 
@@ -188,7 +188,7 @@ def test_every_signal_gets_at_most_points(client: TestClient, plant: Plant) -> N
     assert body["start"] == "2026-03-01T16:00:00Z"
 
 
-def test_a_short_period_returns_the_stored_rows(client: TestClient, web_server: Workspace) -> None:  # noqa: F811
+def test_a_short_period_returns_the_stored_rows(client: TestClient, web_server: Workspace) -> None:
     params = {
         "equipment": "OP10-M1",
         "signal": ["spindle_temp", "spindle_current"],
@@ -220,7 +220,7 @@ def test_states_cover_the_period(client: TestClient) -> None:
     assert all(a["end"] == b["start"] for a, b in itertools.pairwise(spans))
 
 
-def test_counts_per_day_and_shift_add_up(client: TestClient, web_server: Workspace) -> None:  # noqa: F811
+def test_counts_per_day_and_shift_add_up(client: TestClient, web_server: Workspace) -> None:
     with web_server.telemetry() as store:
         good, scrap, rework = (
             store.query("SELECT sum(good), sum(scrap), sum(rework) FROM counts WHERE equipment = 'OP10-M1'")
@@ -244,7 +244,7 @@ def test_counts_per_day_and_shift_add_up(client: TestClient, web_server: Workspa
     assert sum(b["scrap"] for b in hours["buckets"]) == scrap
 
 
-def test_sign_in_is_required(web_server: Workspace) -> None:  # noqa: F811
+def test_sign_in_is_required(web_server: Workspace) -> None:
     anonymous = TestClient(app_for(web_server))
     for url in (
         "/api/v1/telemetry?equipment=OP10-M1",
@@ -326,7 +326,7 @@ def test_limits_say_what_is_allowed(client: TestClient) -> None:
     )
 
 
-def test_problems_are_in_the_users_language(web_server: Workspace) -> None:  # noqa: F811
+def test_problems_are_in_the_users_language(web_server: Workspace) -> None:
     with signed_in(app_for(web_server), Role.viewer, lang="zh") as chinese:
         response = chinese.get(
             "/api/v1/telemetry", params={"equipment": "OP10-M1", "start": "2026-03-03", "end": "2026-03-02"}
@@ -336,10 +336,10 @@ def test_problems_are_in_the_users_language(web_server: Workspace) -> None:  # n
         assert "没有信号" in _field_problem(response, "query.signal")
 
 
-def test_the_service_rejects_without_http(plant: Plant, web_server: Workspace) -> None:  # noqa: F811
-    with web_server.telemetry() as store, pytest.raises(Rejected) as caught:
+def test_the_service_rejects_without_http(plant: Plant, web_server: Workspace) -> None:
+    with web_server.telemetry() as store, pytest.raises(InvalidInput) as caught:
         service.counts(store, plant, "OP10-M1", per="fortnight")  # type: ignore[arg-type]
-    assert caught.value.reason == "invalid" and caught.value.errors[0].field == "query.per"
+    assert caught.value.problems[0].location == "query.per"
 
 
 def test_times_without_offset_are_plant_time() -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from answers_helpers import MINI, answers_text, mini_library, write
+from clitools import PLANT, cli, ok, one_line_error
 from smartfactory.cli import main
-from test_assess_answers import MINI, answers_text, mini_library, write
-from test_cli import PLANT, cli, ok, one_line_error
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

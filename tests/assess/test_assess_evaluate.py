@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from answers_helpers import MINI, answers_text, write
 from smartfactory.assess.answers import load_answers
 from smartfactory.assess.framework import Library
 from smartfactory.assess.result import SCHEMA, Assessment, to_json
@@ -31,15 +32,9 @@ from smartfactory.assess.run import assess
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant_file import load_plant
 from smartfactory.store import Registry, record_scenario_run
-from test_assess_answers import MINI, answers_text, mini_library, write
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLANT = ROOT / "examples" / "plants" / "discrete_machining.toml"
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    return mini_library(tmp_path / "frameworks")
 
 
 def run(library: Library, tmp_path: Path, text: str, **kwargs: object) -> Assessment:
@@ -259,8 +254,8 @@ def test_answers_for_another_ladder_are_refused(library: Library, tmp_path: Path
 
 
 def test_the_shipped_2025_ladder_on_a_filled_template(tmp_path: Path) -> None:
+    from answers_helpers import fill
     from smartfactory.assess.answers import template
-    from test_assess_answers import fill
 
     # fill(): every gate and benchmark yes, judgements 1, declared metrics 0.9, all 40 scenarios
     # built without AI, every CMMM requirement 0.8 (industry process). CMMM: each level scores 0.8

@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from answers_helpers import MINI, answers_text, mini_library, write
 from smartfactory.assess.answers import load_answers
 from smartfactory.assess.run import assess
-from test_assess_answers import MINI, answers_text, mini_library, write
 
 LADDER = ["basic", "advanced", "excellent", "leading"]
 JUDGEMENTS = ["0", "0.5", "0.8", "1"]
@@ -74,5 +74,5 @@ def test_one_better_answer_never_lowers_the_level(
         return
     before = level_of(tmp_path / "a", choice)
     after = level_of(tmp_path / "b", improved)
-    rank = {None: -1, **{lv: i for i, lv in enumerate(LADDER)}}
+    rank: dict[str | None, int] = {None: -1, **{lv: i for i, lv in enumerate(LADDER)}}
     assert rank[after] >= rank[before], (key, before, after)

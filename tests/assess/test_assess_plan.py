@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from answers_helpers import MINI, answers_text, fill, write
 from smartfactory.assess.answers import load_answers, resolve, template
 from smartfactory.assess.framework import Library
 from smartfactory.assess.plan import ActionCatalogue, check_actions, load_actions
 from smartfactory.assess.result import Assessment
 from smartfactory.assess.roadmap import closure
 from smartfactory.assess.run import assess
-from test_assess_answers import MINI, answers_text, fill, mini_library, write
 
 ACTIONS = """
 schema = "smartfactory.actions/1"
@@ -86,11 +86,6 @@ cost_confidence = "U"
 effort_months = 6
 effects = [{ cmmm = "organisation", up_to = 3, score = 1.0 }]
 """
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    return mini_library(tmp_path / "frameworks")
 
 
 def catalogue(tmp_path: Path, done: str = "") -> ActionCatalogue:

@@ -66,9 +66,9 @@ def test_every_label_has_both_languages() -> None:
     labels = load_labels()
     assert labels
     for key, texts in labels.items():
-        assert texts["en"].strip() and texts["zh"].strip(), key
+        assert texts.en.strip() and texts.zh.strip(), key
         # the same placeholders in both languages
-        assert set(re.findall(r"\{(\w+)\}", texts["en"])) == set(re.findall(r"\{(\w+)\}", texts["zh"])), key
+        assert set(re.findall(r"\{(\w+)\}", texts.en)) == set(re.findall(r"\{(\w+)\}", texts.zh)), key
 
 
 def test_labels_cover_every_value_the_engine_writes() -> None:
@@ -92,6 +92,14 @@ def test_labels_cover_every_value_the_engine_writes() -> None:
         assert w(key), key
     assert Words("zh")("unverified_threshold") == "未经核实的阈值"
     assert Words("en")("unverified_threshold") == "unverified threshold"
+
+
+@pytest.mark.parametrize("tag", ["zh", "zh-CN", "zh_cn", "zh-Hans", "ZH"])
+def test_words_read_every_chinese_tag_as_chinese(tag: str) -> None:
+    # the one language rule of model.text, not a report-only reading of the tag
+    assert Words(tag)("unverified_threshold") == "未经核实的阈值"
+    assert Words(tag).html_lang == "zh-CN"
+    assert Words("en-GB").html_lang == Words("fr").html_lang == "en"
 
 
 # --- Markdown -------------------------------------------------------------------------------

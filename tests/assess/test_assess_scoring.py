@@ -301,7 +301,7 @@ def test_the_constants_come_from_the_file(tmp_path: Path) -> None:
 
 def test_a_score_outside_the_allowed_values_names_them(small: CmmmFramework) -> None:
     with pytest.raises(UserError) as info:
-        score_cmmm(small, {"CM-SKILL-L1-1": 0.7, "CM-PDES-L1-1": True}, "discrete")  # type: ignore[dict-item]
+        score_cmmm(small, {"CM-SKILL-L1-1": 0.7, "CM-PDES-L1-1": True}, "discrete")
     problems = {p.location: p.message for p in info.value.problems}
     allowed = "allowed: 1 (fully met), 0.8 (mostly met), 0.5 (partly met), 0 (not met)"
     assert problems == {

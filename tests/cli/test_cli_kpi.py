@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_cli import PLANT, cli, ok, one_line_error
+from clitools import PLANT, cli, ok, one_line_error
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +26,30 @@ def kpi(store: Path, *args: str) -> str:
 
 
 def test_json_rows_carry_node_period_and_every_kpi(store: Path) -> None:
-    rows = json.loads(
+    doc = json.loads(
         kpi(store, "--from", "2026-03-02", "--to", "2026-03-04", "--by", "line", "--format", "json")
     )
+    assert (doc["by"], doc["per"], doc["start"], doc["end"]) == (
+        "line",
+        "day",
+        "2026-03-02T00:00:00+08:00",
+        "2026-03-04T00:00:00+08:00",
+    )
+    rows = doc["rows"]
     assert [(r["node"], r["period_start"], r["period_end"]) for r in rows] == [
         ("L1", "2026-03-02T00:00:00+08:00", "2026-03-03T00:00:00+08:00"),
         ("L1", "2026-03-03T00:00:00+08:00", "2026-03-04T00:00:00+08:00"),
     ]
+    assert "worker_efficiency" in doc["kpis"] and len(doc["kpis"]) == 34  # json: every KPI, as the API
     for r in rows:
-        assert r["oee"] == pytest.approx(r["availability"] * r["effectiveness"] * r["quality_ratio"])
-        assert r["worker_efficiency"] is None
+        values = r["values"]
+        assert values["oee"] == pytest.approx(
+            values["availability"] * values["effectiveness"] * values["quality_ratio"]
+        )
+        assert values["worker_efficiency"] is None
         assert r["why_null"]["worker_efficiency"].startswith("needs: personnel")
-        assert 0 < r["availability"] < 1
+        assert 0 < values["availability"] < 1
+        assert r["elements"]["PBT"] > 0
 
 
 def test_kpi_option_picks_columns_and_csv_has_them(store: Path) -> None:
@@ -60,8 +72,8 @@ def test_kpi_option_picks_columns_and_csv_has_them(store: Path) -> None:
 
 
 def test_per_shift_rows_name_their_shift(store: Path) -> None:
-    rows = json.loads(kpi(store, "--by", "line", "--per", "shift", "--format", "json", "--kpi", "oee"))
-    assert [r["shift"] for r in rows] == ["D", "N", "D", "N"]
+    doc = json.loads(kpi(store, "--by", "line", "--per", "shift", "--format", "json", "--kpi", "oee"))
+    assert [r["shift"] for r in doc["rows"]] == ["D", "N", "D", "N"]
 
 
 def test_explain_shows_formula_elements_and_sources(store: Path) -> None:
@@ -98,12 +110,13 @@ def test_losses_in_chinese(store: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--kpi", "oee,bogus"], "unknown KPI 'bogus'; known: worker_efficiency"),
-        (["--from", "2026-03-03", "--to", "2026-03-03"], "the period is empty or inverted"),
-        (["--from", "2026-03-04", "--to", "2026-03-02"], "the period is empty or inverted"),
-        (["--from", "March"], "--from 'March' is not a date or time"),
-        (["--node", "L9"], "no hierarchy node 'L9' in plant suzhou-housing; nodes: acme"),
-        (["--explain", "ooe"], "unknown KPI 'ooe'"),
+        (["--kpi", "oee,bogus"], "--kpi: Unknown KPI bogus; use 'all' or any of: worker_efficiency"),
+        (["--from", "2026-03-03", "--to", "2026-03-03"], "--to: The period is empty or inverted"),
+        (["--from", "2026-03-04", "--to", "2026-03-02"], "--to: The period is empty or inverted"),
+        (["--from", "March"], "--from: March is not a date or time"),
+        (["--node", "L9"], "--node: No node L9 in plant suzhou-housing; use one of acme"),
+        (["--explain", "ooe"], "--explain: ooe is not a KPI id; use any of: worker_efficiency"),
+        (["--lang", "zh", "--from", "March"], "--from: March 不是日期或时间"),
     ],
 )
 def test_bad_requests_are_one_line_errors(store: Path, args: list[str], expected: str) -> None:
@@ -119,3 +132,13 @@ def test_unknown_level_is_a_usage_error(store: Path) -> None:
 
 def test_kpi_of_a_missing_store_is_a_one_line_error(tmp_path: Path) -> None:
     assert "no telemetry store" in one_line_error(cli("kpi", "--store", str(tmp_path / "none"), cwd=tmp_path))
+    assert not (tmp_path / "none").exists()  # a query creates nothing
+
+
+def test_tables_in_chinese_take_their_headings_from_the_catalogue(store: Path) -> None:
+    table = kpi(store, "--per", "window", "--lang", "zh")
+    assert "节点" in table and "数据覆盖" in table and "设备综合效率（OEE）" in table
+    listed = ok(cli("kpi", "list", "--lang", "zh", cwd=store.parent)).stdout
+    assert "序号" in listed and "需要：" in listed
+    explained = kpi(store, "--per", "window", "--explain", "oee", "--lang", "zh")
+    assert "越高越好" in explained and "要素" in explained

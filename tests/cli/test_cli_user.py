@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services import fixture_postgres_url  # noqa: F401  (provides the postgres_url fixture)
 from smartfactory.app.accounts import authenticate
 from smartfactory.app.roles import Role
 from smartfactory.app.sessions import issue_token, session_principal, start_session, token_principal

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clitools import ROOT, cli, ok
 from smartfactory.app.accounts import authenticate
 from smartfactory.app.answers import saved
 from smartfactory.cli.serve import DEMO_PASSWORD, DEMO_USER
 from smartfactory.store import REGISTRY_FILE, Registry
-from test_cli import ROOT, cli, ok
 
 
 def test_demo_without_serving_leaves_a_store_to_sign_in_to(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from mqtt_broker import fixture_mqtt_url  # noqa: F401
 from opcua_servers import free_port
 from smartfactory.model.events import EventType
 from smartfactory.store.telemetry import TelemetryStore
@@ -140,8 +139,8 @@ def test_the_twin_published_over_mqtt_is_ingested_and_measured(mqtt_url: str, tm
     assert final["quarantined"] == 0
     kpi = cli("kpi", "--store", str(store), "--per", "window", "--format", "json")
     assert kpi.returncode == 0, kpi.stderr
-    rows = json.loads(kpi.stdout)
-    assert rows and any(r.get("oee") is not None for r in rows)
+    rows = json.loads(kpi.stdout)["rows"]
+    assert rows and any(r["values"]["oee"] is not None for r in rows)
 
 
 def test_the_twin_served_over_opcua_is_browsed_and_ingested(tmp_path: Path) -> None:

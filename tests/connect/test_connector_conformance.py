@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import subprocess
 import sys
@@ -27,7 +28,9 @@ from typing import Any, Protocol
 import orjson
 import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
+from modbus_devices import Device, encode_words
 from mqtt_broker import PrivateBroker, free_port
 from plants import MachineSpec, PlantSpec
 from services import missing_service
@@ -90,7 +93,7 @@ class MqttHarness:
 
     def _publish(self, topic: str, payload: bytes) -> None:
         self.n += 1
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"conformance-pub-{self.n}")
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"conformance-pub-{self.n}")
         client.connect("127.0.0.1", self.broker.port)
         client.loop_start()
         try:
@@ -153,7 +156,7 @@ class OpcUaHarness:
 
         node = ua.NodeId.from_string(self.server.node_id("M1A", "temp"))
         status = ua.StatusCode(ua.UInt32(ua.StatusCodes.BadSensorFailure))
-        bad = ua.DataValue(ua.Variant(0.0), status, SourceTimestamp=datetime.now(UTC))
+        bad = ua.DataValue(ua.Variant(0.0), status, SourceTimestamp=datetime.now(UTC))  # type: ignore[arg-type]  # annotated DateTime, takes a datetime
         await asyncio.to_thread(self._call, self.server.server.write_attribute_value(node, bad))
 
     def close(self) -> None:
@@ -168,8 +171,6 @@ class ModbusHarness:
     source_timestamps = False  # Modbus carries no time: the poll time is the timestamp
 
     def __init__(self, folder: Path) -> None:
-        from test_modbus_source import Device
-
         self.device = Device(free_port())
 
     async def start(self) -> None:
@@ -192,14 +193,10 @@ class ModbusHarness:
         }  # fmt: skip
 
     async def send(self, value: float, at: datetime) -> None:
-        from test_modbus_source import _words
-
-        await self.device.set_words("holding", 0, _words(value, "float32"))
+        await self.device.set_words("holding", 0, encode_words(value, "float32"))
 
     async def send_bad(self) -> None:
-        from test_modbus_source import _words
-
-        await self.device.set_words("holding", 0, _words(math.nan, "float32"))
+        await self.device.set_words("holding", 0, encode_words(math.nan, "float32"))
 
 
 HARNESSES: dict[str, Callable[[Path], Harness]] = {
@@ -295,7 +292,7 @@ def test_values_arrive_with_their_source_timestamps(kind: str, tmp_path: Path) -
                 at = now() - timedelta(seconds=60 - k * 10)
                 before = datetime.now(UTC)
                 await run.harness.send(value, at)
-                await until(lambda v=value: run.source.status.points > 0 and _has(run, v), f"{value} stored")
+                await until(functools.partial(_stored, run, value), f"{value} stored")
                 sent.append((at if run.harness.source_timestamps else before, value))
             return run
 
@@ -309,6 +306,11 @@ def test_values_arrive_with_their_source_timestamps(kind: str, tmp_path: Path) -
             assert moment in times  # the source's own time, not the receive time
         else:
             assert min(times) >= moment - timedelta(seconds=0.2)
+
+
+def _stored(run: Run, value: float) -> bool:
+    """The source has polled and ``value`` is committed."""
+    return run.source.status.points > 0 and _has(run, value)
 
 
 def _has(run: Run, value: float) -> bool:

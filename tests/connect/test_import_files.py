@@ -10,17 +10,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kpi_cases import MON, TUE, plant_toml, small_plant
-from smartfactory.connect.files import FileConnector, FileImportConfig, ImportSummary, parse_mapping
+from clitools import cli, ok, one_line_error
+from file_imports import COUNTS_MAP, PLANT, run_import, write
+from kpi_cases import MON, TUE, plant_toml
+from smartfactory.connect.files import parse_mapping
 from smartfactory.kpi import compute_result
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import EventType
 from smartfactory.store import TelemetryStore
 from smartfactory.store.quarantine import Quarantine
-from test_cli import cli, ok, one_line_error
-
-NOW = datetime(2026, 3, 10)
-PLANT = small_plant(two_machines=False, pm=False)
 
 # Monday 2 March 2026 of the UTC kpi plant (shift 08:00-16:00 UTC, break 12:00-12:30), written
 # in Shanghai local time (UTC+8) with the source's own machine names and state codes.
@@ -60,30 +58,6 @@ def store(tmp_path: Path) -> Iterator[TelemetryStore]:
         yield telemetry
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def run_import(
-    store: TelemetryStore, data: Path, mapping: Path, *, plant: bool = True, chunk_rows: int = 65_536
-) -> ImportSummary:
-    config = FileImportConfig(path=data, mapping=mapping, chunk_rows=chunk_rows, csv_block_bytes=128)
-    connector = FileConnector(
-        config,
-        store,
-        equipment={e.id for e in PLANT.equipment} if plant else None,
-        reasons={r.code for r in PLANT.reasons} if plant else None,
-        now=NOW,
-    )
-    try:
-        connector.setup()
-        return connector.run()
-    finally:
-        connector.close()
-
-
 def test_local_time_states_give_the_hand_computed_kpis(tmp_path: Path, store: TelemetryStore) -> None:
     summary = run_import(store, write(tmp_path, "s.csv", STATES_CSV), write(tmp_path, "m.toml", STATES_MAP))
     # six rows; the last state (16:00 UTC no shift) has no end yet and stays open
@@ -110,22 +84,6 @@ def test_importing_the_same_file_twice_stores_nothing_new(tmp_path: Path, store:
     second = run_import(store, data, mapping)
     assert (first.stored, second.stored, second.duplicates) == (5, 0, 5)
     assert store.count(EventType.states) == 5
-
-
-COUNTS_MAP = """\
-kind = "counts"
-
-[time]
-column = "ts"
-timezone = "+08:00"
-
-[equipment]
-column = "eq"
-
-[counts]
-good = "good"
-scrap = "scrap"
-"""
 
 
 def test_bad_rows_are_quarantined_with_their_reason_and_good_rows_stored(

@@ -26,7 +26,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from mqtt_broker import PrivateBroker, fixture_private_broker  # noqa: F401
+from mqtt_broker import PrivateBroker
 from plants import MachineSpec, PlantSpec
 from smartfactory.connect.mqtt import MqttPublisher
 from smartfactory.model.events import SCHEMAS, EventType
@@ -175,7 +175,9 @@ def stored_exactly_once(store: Path, expected: pa.Table) -> None:
     assert rows["total"] == pytest.approx(sum(expected.column("value").to_pylist()))
 
 
-def test_the_broker_restarts_mid_stream_and_every_point_is_stored_once(setup) -> None:
+def test_the_broker_restarts_mid_stream_and_every_point_is_stored_once(
+    setup: tuple[PrivateBroker, Path, Path, Plant],
+) -> None:
     broker, plant_file, store, plant = setup
     table = points(200_000)
     ingester = Ingester(plant_file, store)
@@ -192,7 +194,9 @@ def test_the_broker_restarts_mid_stream_and_every_point_is_stored_once(setup) ->
     stored_exactly_once(store, table)
 
 
-def test_the_ingester_killed_mid_stream_loses_and_duplicates_nothing(setup) -> None:
+def test_the_ingester_killed_mid_stream_loses_and_duplicates_nothing(
+    setup: tuple[PrivateBroker, Path, Path, Plant],
+) -> None:
     broker, plant_file, store, plant = setup
     table = points(200_000)
     ingester = Ingester(plant_file, store)
@@ -229,7 +233,9 @@ def malformed(i: int, now_ms: int) -> tuple[str, bytes, str]:
     return "ent/site/area/L9/M1A/temp", orjson.dumps({"ts": now_ms - i, "value": 1.0}), ""
 
 
-def test_ten_thousand_malformed_payloads_are_quarantined_and_the_rest_stored(setup) -> None:
+def test_ten_thousand_malformed_payloads_are_quarantined_and_the_rest_stored(
+    setup: tuple[PrivateBroker, Path, Path, Plant],
+) -> None:
     broker, plant_file, store, plant = setup
     valid = points(20_000)
     ingester = Ingester(plant_file, store)
@@ -279,7 +285,9 @@ HOLD = textwrap.dedent(
 )
 
 
-def test_a_store_locked_for_30_s_is_spooled_then_replayed_in_order(setup) -> None:
+def test_a_store_locked_for_30_s_is_spooled_then_replayed_in_order(
+    setup: tuple[PrivateBroker, Path, Path, Plant],
+) -> None:
     broker, plant_file, store, plant = setup
     ingester = Ingester(plant_file, store, "--share-store", "--json")
     ingester.start()

@@ -9,6 +9,7 @@ import textwrap
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,9 +27,10 @@ def at(seconds: float) -> datetime:
     return datetime(2026, 3, 2) + (datetime.fromtimestamp(seconds) - datetime.fromtimestamp(0))
 
 
-def stored(folder: Path, event_type: EventType) -> list[dict[str, object]]:
+def stored(folder: Path, event_type: EventType) -> list[dict[str, Any]]:
     with TelemetryStore.open(folder, "read") as store:
-        return store.table(event_type).to_pylist()
+        rows: list[dict[str, Any]] = store.table(event_type).to_pylist()
+        return rows
 
 
 def test_a_batch_is_committed_before_its_acks(tmp_path: Path) -> None:
@@ -42,8 +44,12 @@ def test_a_batch_is_committed_before_its_acks(tmp_path: Path) -> None:
                 batch.count(T0 + i * S, "M1", good=1)
                 batch.alarm(T0 + i * S, "M1", "A1", "warning", "raised", "hot")
                 batch.received()
+
                 # the ack looks at the store: the rows must already be there
-                batch.on_commit(lambda i=i: acked.append((i, writer.stats.commits)))
+                def ack(n: int = i) -> None:
+                    acked.append((n, writer.stats.commits))
+
+                batch.on_commit(ack)
                 await writer.room()
             await writer.flush()
             assert [a[0] for a in acked] == [0, 1, 2]

@@ -20,10 +20,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
 
-from plants import MachineSpec, PlantSpec
+from modbus_devices import DEVICE, Device, encode_words
+from plants import MachineSpec, PlantSpec, signal
 from smartfactory.connect.modbus import ModbusConfig, ModbusSource
 from smartfactory.connect.modbus.adapter import (
     ModbusClientAdapter,
@@ -42,9 +41,7 @@ from smartfactory.model.plant_file import parse_plant
 from smartfactory.store.quarantine import Quarantine
 from smartfactory.store.telemetry import TelemetryStore
 
-DEVICE = 1
 POLL = 0.05
-REGISTERS = 200  # holding and input registers 0..199 exist; 200 and up answer "illegal data address"
 
 TYPES = ["int16", "uint16", "int32", "uint32", "float32", "int64", "uint64", "float64"]
 # one value per type that only decodes right with the right sign, width and word order
@@ -69,17 +66,13 @@ def _plant() -> Plant:
 
 
 def _plant_text() -> str:
-    text = PlantSpec(cells=[[MachineSpec(cycle_s=60)], [MachineSpec(cycle_s=60)]], buffers=[5, 5]).toml()
-    blocks = "".join(
-        f'\n[[equipment.signal]]\nname = "{name}"\nunit = "-"\nnormal = [0.0, 1.0]\nsampling_s = 1\n'
-        for name in EXTRA_SIGNALS
-        if name != "pressure"
-    )
-    blocks += (
-        '\n[[equipment.signal]]\nname = "pressure"\nunit = "bar"\nnormal = [1.0, 9.0]\n'
-        "measuring_range = [0.0, 10.0]\nsampling_s = 1\n"
-    )
-    return text.replace("\n[equipment.energy]", blocks + "\n[equipment.energy]")
+    extra = [signal(name, "-", (0.0, 1.0), sampling_s=1) for name in EXTRA_SIGNALS if name != "pressure"]
+    extra.append(signal("pressure", "bar", (1.0, 9.0), measuring_range=[0.0, 10.0], sampling_s=1))
+    machines = [
+        [MachineSpec(cycle_s=60, extra_signals=extra)],
+        [MachineSpec(cycle_s=60, extra_signals=extra)],
+    ]
+    return PlantSpec(cells=machines, buffers=[5, 5]).toml()
 
 
 @pytest.fixture(name="plant", scope="module")
@@ -95,60 +88,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class Device:
-    """A pymodbus TCP server for unit id 1 whose registers and bits the test sets."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.server: ModbusTcpServer | None = None
-        # the datastore outlives a server restart, as a PLC's memory does
-        self.holding = [0] * REGISTERS
-        self.input = [0] * REGISTERS
-        self.coils = [False] * 32
-        self.discrete = [False] * 32
-
-    async def start(self) -> None:
-        """Listen on the port with the current register values."""
-        device = SimDevice(
-            id=DEVICE,
-            simdata=(
-                [SimData(0, values=list(self.coils), datatype=DataType.BITS)],
-                [SimData(0, values=list(self.discrete), datatype=DataType.BITS)],
-                [SimData(0, values=list(self.holding), datatype=DataType.REGISTERS)],
-                [SimData(0, values=list(self.input), datatype=DataType.REGISTERS)],
-            ),
-        )
-        self.server = ModbusTcpServer(device, address=("127.0.0.1", self.port))
-        await self.server.serve_forever(background=True)
-
-    async def stop(self) -> None:
-        """Stop listening and drop every client connection."""
-        if self.server is not None:
-            await self.server.shutdown()
-            self.server = None
-
-    async def set_words(self, table: str, address: int, words: list[int]) -> None:
-        """Write registers (kept for a restart too)."""
-        store = self.holding if table == "holding" else self.input
-        store[address : address + len(words)] = words
-        if self.server is not None:
-            await self.server.async_setValues(DEVICE, 16 if table == "holding" else 4, address, words)
-
-    async def set_bits(self, table: str, address: int, bits: list[bool]) -> None:
-        """Write coils or discrete inputs."""
-        store = self.coils if table == "coil" else self.discrete
-        store[address : address + len(bits)] = bits
-        if self.server is not None:
-            await self.server.async_setValues(DEVICE, 15 if table == "coil" else 2, address, bits)
-
-
-def _words(value: float, data_type: str, order: str = "big") -> list[int]:
-    # pymodbus's own encoder: an implementation independent of the source's decoder
-    dt = getattr(AsyncModbusTcpClient.DATATYPE, data_type.upper())
-    words: list[int] = AsyncModbusTcpClient.convert_to_registers(value, dt, word_order=order)  # type: ignore[arg-type]
-    return words
 
 
 # --- running the source -----------------------------------------------------------------------
@@ -251,7 +190,7 @@ def test_every_data_type_and_word_order_is_read_and_scaled(
     address = 0
     for data_type in TYPES:
         for order in ("big", "little"):
-            words = _words(VALUES[data_type], data_type, order)
+            words = encode_words(VALUES[data_type], data_type, order)
             table = "holding" if order == "big" else "input"
             registers.append({"equipment": "M1A", "signal": f"{data_type}_{order}", "table": table,
                               "address": address, "data_type": data_type, "word_order": order})  # fmt: skip
@@ -274,7 +213,7 @@ def test_every_data_type_and_word_order_is_read_and_scaled(
     async def body(device: Device, run: Run) -> None:
         for table, at, words in writes:
             await device.set_words(table, at, words)
-        await device.set_words("holding", 150, _words(-235, "int16"))
+        await device.set_words("holding", 150, encode_words(-235, "int16"))
         await device.set_words("holding", 151, [100])
         await device.set_bits("coil", 3, [True])
         await device.set_bits("discrete", 16, [False, True])
@@ -305,10 +244,10 @@ def test_nan_and_out_of_range_values_are_quarantined_and_polling_goes_on(
     ]
 
     async def body(device: Device, run: Run) -> None:
-        await device.set_words("holding", 0, _words(math.nan, "float32"))
+        await device.set_words("holding", 0, encode_words(math.nan, "float32"))
         await device.set_words("holding", 2, [123])  # 12.3 bar: outside the 0..10 bar measuring range
         await run.polls(3)
-        await device.set_words("holding", 0, _words(7.25, "float32"))
+        await device.set_words("holding", 0, encode_words(7.25, "float32"))
         await device.set_words("holding", 2, [55])
         await run.polls(3)
 
@@ -419,13 +358,13 @@ def test_counter_increments_and_a_reset_become_counts(
     ]
 
     async def body(device: Device, run: Run) -> None:
-        await device.set_words("holding", 20, [*_words(70_000, "uint32"), 4])
+        await device.set_words("holding", 20, [*encode_words(70_000, "uint32"), 4])
         await run.polls(3)  # the first reading is only the baseline
-        await device.set_words("holding", 20, _words(70_003, "uint32"))
+        await device.set_words("holding", 20, encode_words(70_003, "uint32"))
         await run.polls(3)
-        await device.set_words("holding", 20, [*_words(70_010, "uint32"), 5])
+        await device.set_words("holding", 20, [*encode_words(70_010, "uint32"), 5])
         await run.polls(3)
-        await device.set_words("holding", 20, [*_words(2, "uint32"), 0])  # the PLC reset its counters
+        await device.set_words("holding", 20, [*encode_words(2, "uint32"), 0])  # the PLC reset its counters
         await run.polls(3)
 
     store = _scenario(tmp_path, plant, registers, body)

@@ -8,53 +8,22 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from plants import MachineSpec, PlantSpec
+from plants import mqtt_plant
 from smartfactory.connect.live import EventBatch
 from smartfactory.connect.mqtt.config import MqttConfig, parse_broker_url
 from smartfactory.connect.mqtt.json_payload import JsonDecoder
 from smartfactory.connect.mqtt.topics import Target, TopicResolver, TopicTemplate
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
-from smartfactory.model.plant_file import parse_plant
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC).timestamp()
 NOW_US = int(NOW * 1_000_000)
 T = "ent/site/area/L/M1A"
 
-EXTRA_SIGNALS = """
-[[equipment.signal]]
-name = "door_open"
-unit = ""
-dtype = "bool"
-normal = [0, 1]
-sampling_s = 60
-
-[[equipment.signal]]
-name = "pressure"
-unit = "bar"
-normal = [1.0, 5.0]
-measuring_range = [0.0, 10.0]
-sampling_s = 60
-
-[[equipment.signal]]
-name = "parts"
-unit = "pcs"
-dtype = "int"
-normal = [0, 100]
-sampling_s = 60
-"""
-
-
-def make_plant() -> Plant:
-    """Two cells of one machine each; M1A also has a bool, a ranged and an int signal."""
-    text = PlantSpec(cells=[[MachineSpec(cycle_s=60)], [MachineSpec(cycle_s=50)]], buffers=[5, 5]).toml()
-    text = text.replace("wear_gain = 30.0\n", "wear_gain = 30.0\n" + EXTRA_SIGNALS, 1)
-    return parse_plant(text, "mqtt-test.toml")
-
 
 @pytest.fixture(scope="module", name="plant")
 def fixture_plant() -> Plant:
-    return make_plant()
+    return mqtt_plant()
 
 
 @pytest.fixture(name="decoder")
@@ -192,7 +161,7 @@ def test_signal_types_and_measuring_ranges_are_enforced(decoder: JsonDecoder) ->
     for signal, value, stored in good:
         batch = decode(decoder, f"{T}/{signal}", {"ts": ts, "value": value})
         assert batch.m_value == [stored], signal
-    bad = [
+    bad: list[tuple[str, object, str]] = [
         ("door_open", 0.5, "bad value: door_open is a bool signal; got 0.5"),
         ("parts", 7.5, "bad value: parts is an int signal; got 7.5"),
         ("temp", True, "bad value: temp is a float signal; got True"),
@@ -200,8 +169,8 @@ def test_signal_types_and_measuring_ranges_are_enforced(decoder: JsonDecoder) ->
         ("pressure", 10.5, "out of range: pressure = 10.5 is outside its measuring range [0.0, 10.0]"),
         ("pressure", -0.1, "out of range: pressure = -0.1 is outside its measuring range [0.0, 10.0]"),
     ]
-    for signal, value, reason in bad:
-        batch = decode(decoder, f"{T}/{signal}", {"ts": ts, "value": value})
+    for signal, wrong, reason in bad:
+        batch = decode(decoder, f"{T}/{signal}", {"ts": ts, "value": wrong})
         assert reasons(batch) == [reason]
         assert batch.points == 0
 

@@ -14,7 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from mqtt_broker import PrivateBroker, fixture_mqtt_url, fixture_private_broker  # noqa: F401
+from mqtt_broker import PrivateBroker
+from plants import mqtt_plant
 from smartfactory.connect.mqtt import MqttConfig, MqttPublisher, MqttSource
 from smartfactory.connect.writer import IngestWriter
 from smartfactory.model.events import SCHEMAS, EventType
@@ -23,14 +24,13 @@ from smartfactory.simulate.run import simulate
 from smartfactory.simulate.sinks import MemorySink
 from smartfactory.store.quarantine import Quarantine
 from smartfactory.store.telemetry import TelemetryStore
-from test_mqtt_decode import make_plant
 
 CENTURY_S = 100 * 365 * 86400.0  # the twin's fixed 2026 dates must never count as too old
 
 
 @pytest.fixture(scope="module", name="plant")
 def fixture_plant() -> Plant:
-    return make_plant()
+    return mqtt_plant()
 
 
 @pytest.fixture(scope="module", name="twin")
@@ -174,9 +174,13 @@ def test_sparkplug_events_arrive_with_millisecond_times_and_a_late_ingester_gets
                 (EventType.counts, counts),
                 (EventType.measurements, measurements),
             ]
-            await asyncio.to_thread(
-                lambda: [publisher.write(t, table) for t, table in rest] and publisher.close()
-            )
+
+            def publish_rest() -> None:
+                for t, table in rest:
+                    publisher.write(t, table)
+                publisher.close()
+
+            await asyncio.to_thread(publish_rest)
             expected = states.num_rows + counts.num_rows + measurements.num_rows
             await ingester.until(lambda: ingester.writer.stats.points >= expected, 20)
 

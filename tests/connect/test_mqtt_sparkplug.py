@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from plants import mqtt_plant
 from smartfactory.connect.live import EventBatch
 from smartfactory.connect.mqtt import sparkplug as sp
 from smartfactory.connect.mqtt.sparkplug import DataType, MetricValue, SparkplugDecoder
 from smartfactory.model.plant import Plant
-from test_mqtt_decode import make_plant
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC).timestamp()
 NOW_MS = int(NOW * 1000)
@@ -30,7 +30,7 @@ class Clock:
 
 @pytest.fixture(scope="module", name="plant")
 def fixture_plant() -> Plant:
-    return make_plant()
+    return mqtt_plant()
 
 
 @pytest.fixture(name="monotonic")

@@ -38,6 +38,24 @@ def fixture_twin() -> Iterator[ThreadedTwin]:
         yield twin
 
 
+def value_of(data: ua.DataValue) -> Any:
+    """The value a DataValue holds."""
+    assert data.Value is not None
+    return data.Value.Value
+
+
+def status_of(data: ua.DataValue) -> ua.StatusCode:
+    """The status code of a DataValue."""
+    assert data.StatusCode is not None
+    return data.StatusCode
+
+
+def stamp_of(data: ua.DataValue) -> datetime:
+    """The source timestamp of a DataValue, naive UTC."""
+    assert data.SourceTimestamp is not None
+    return data.SourceTimestamp.replace(tzinfo=None)
+
+
 async def read_values(endpoint: str, node_ids: list[str]) -> list[ua.DataValue]:
     """DataValues of nodes, read by a plain asyncua client."""
     async with Client(endpoint) as client:
@@ -84,9 +102,9 @@ def test_the_address_space_follows_the_isa95_hierarchy(twin: ThreadedTwin) -> No
     ]
     assert types == [ua.VariantType.Double, ua.VariantType.String, ua.VariantType.UInt64]
     # nothing written yet: the signals wait for their first value, the counters start at 0
-    assert values[0].StatusCode.name == "BadWaitingForInitialData"
-    assert values[1].StatusCode.name == "BadWaitingForInitialData"
-    assert values[2].StatusCode.is_good() and values[2].Value.Value == 0
+    assert status_of(values[0]).name == "BadWaitingForInitialData"
+    assert status_of(values[1]).name == "BadWaitingForInitialData"
+    assert status_of(values[2]).is_good() and value_of(values[2]) == 0
 
 
 def table(event_type: EventType, rows: list[dict[str, Any]]) -> pa.Table:
@@ -144,9 +162,7 @@ def test_the_sink_writes_twin_tables_from_another_thread(twin: ThreadedTwin) -> 
     assert written == [2, 4, 2, 0]  # rows of unknown equipment or signals are skipped
     names = ["state", "good_count", "scrap_count", "temp"]
     values = asyncio.run(read_values(twin.endpoint, [twin.server.node_id("M1A", n) for n in names]))
-    got = {
-        n: (v.Value.Value, v.SourceTimestamp.replace(tzinfo=None)) for n, v in zip(names, values, strict=True)
-    }
+    got = {n: (value_of(v), stamp_of(v)) for n, v in zip(names, values, strict=True)}
     assert got == {
         "state": ("idle", t0 + timedelta(minutes=5)),
         "good_count": (3, t0 + timedelta(seconds=90)),
@@ -156,9 +172,7 @@ def test_the_sink_writes_twin_tables_from_another_thread(twin: ThreadedTwin) -> 
 
 
 def test_the_simulator_drives_the_server_through_the_sink(twin: ThreadedTwin) -> None:
-    before = asyncio.run(read_values(twin.endpoint, [twin.server.node_id("M2A", "good_count")]))[
-        0
-    ].Value.Value
+    before = value_of(asyncio.run(read_values(twin.endpoint, [twin.server.node_id("M2A", "good_count")]))[0])
     memory = MemorySink()
     start = datetime(2026, 3, 2, 8, 0)
 
@@ -179,7 +193,7 @@ def test_the_simulator_drives_the_server_through_the_sink(twin: ThreadedTwin) ->
     produced = sum(r["good"] for r in counts if r["equipment"] == "M2A")
     after = asyncio.run(read_values(twin.endpoint, [twin.server.node_id("M2A", "good_count")]))[0]
     assert produced > 0
-    assert after.Value.Value == before + produced
+    assert value_of(after) == before + produced
 
 
 def test_browse_mapping_writes_a_source_table_that_parses_and_feeds_the_source(

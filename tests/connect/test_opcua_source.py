@@ -20,7 +20,7 @@ import pytest
 from asyncua import ua
 from pydantic import ValidationError
 
-from opcua_servers import ThreadedTwin, TwinProcess, fixture_twin_process, opcua_plant, threaded_twin
+from opcua_servers import ThreadedTwin, TwinProcess, opcua_plant, threaded_twin
 from smartfactory.connect.live import EventBatch
 from smartfactory.connect.opcua import OpcUaConfig, OpcUaSource
 from smartfactory.connect.opcua.decode import Decoder, micros
@@ -29,8 +29,6 @@ from smartfactory.model.errors import UserError
 from smartfactory.model.events import EventType
 from smartfactory.store.quarantine import Quarantine
 from smartfactory.store.telemetry import TelemetryStore
-
-__all__ = ["fixture_twin_process"]  # the fixture is used by name
 
 PLANT = opcua_plant()
 GOOD = 0
@@ -302,7 +300,8 @@ class Running:
 
 def read(folder: Path, event_type: EventType) -> list[dict[str, Any]]:
     with TelemetryStore.open(folder, "read") as store:
-        return store.table(event_type).to_pylist()
+        rows: list[dict[str, Any]] = store.table(event_type).to_pylist()
+        return rows
 
 
 def quarantined(folder: Path) -> list[tuple[str, str, dict[str, Any]]]:
@@ -417,7 +416,9 @@ def test_bad_values_and_unknown_nodes_are_quarantined_and_the_source_keeps_going
             await until(lambda: status.points >= 1, what="the first value")
             bad = ua.StatusCode(ua.UInt32(ua.StatusCodes.BadSensorFailure))
             twin.raw(
-                "M1A", "temp", ua.DataValue(ua.Variant(0.0), bad, SourceTimestamp=t0 + timedelta(seconds=2))
+                "M1A",
+                "temp",
+                ua.DataValue(ua.Variant(0.0), bad, SourceTimestamp=t0 + timedelta(seconds=2)),  # type: ignore[arg-type]  # annotated DateTime, takes a datetime
             )
             await until(lambda: status.rejected >= 4, what="the bad status")
             twin.write("M1A", "temp", 23.0, t0 + timedelta(seconds=3))

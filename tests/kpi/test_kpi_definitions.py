@@ -18,6 +18,23 @@ def test_all_34_iso_kpis_are_defined_once_in_iso_order() -> None:
     assert sorted(k.no for k in kpis.values()) == list(range(1, 35))
 
 
+def test_names_and_labels_are_the_one_bilingual_text() -> None:
+    from smartfactory.kpi.labels import labels
+    from smartfactory.kpi.targets import targets
+    from smartfactory.model.text import Text
+
+    cat = catalogue()
+    texts = [
+        *(t for k in cat.kpis.values() for t in (k.name, k.invalid, k.needs, k.note) if t is not None),
+        *(t for e in cat.elements.values() for t in (e.name, e.how)),
+        *(t for group in labels().values() for t in group.values()),
+        *(t.note for t in targets().values()),
+    ]
+    assert texts and all(isinstance(t, Text) for t in texts)
+    oee = cat.kpis["oee"].name
+    assert oee.get("zh-CN") == oee.get("zh_Hans") == oee.zh != oee.get("en-GB") == oee.en
+
+
 def test_every_formula_only_names_elements_or_kpis() -> None:
     cat = catalogue()
     for k in cat.kpis.values():

@@ -17,7 +17,6 @@ import ibis
 import pytest
 from sqlalchemy.engine import make_url
 
-from services import fixture_postgres_url  # noqa: F401  (provides the postgres_url fixture)
 from smartfactory.kpi import KpiResult, catalogue, compute_on, compute_result
 from smartfactory.kpi.elements import COUNT_COLUMNS, TIME_COLUMNS
 from smartfactory.model.events import EventType

@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from plants import HEADER, REASONS
+from plants import Doc, PlantFile, calendar, cell, machine, order, product, routing, shift, signal, text
 from smartfactory.model.errors import UserError
-from smartfactory.model.plant_file import parse_plant
-from smartfactory.scenarios import scenario_class
+from smartfactory.model.plant import Plant
+from smartfactory.scenarios import PlantRun, scenario_class
 from smartfactory.scenarios.maintenance import (
     ALARM_CODE,
     MaintenanceScenario,
@@ -26,7 +27,7 @@ from smartfactory.scenarios.maintenance import (
 from smartfactory.scenarios.maintenance.classifier import FailureClassifier
 from smartfactory.scenarios.maintenance.risk import hourly_features, monitored_equipment
 from smartfactory.scenarios.tabular import best_f1_threshold
-from smartfactory.simulate import simulate
+from smartfactory.simulate import SimulationResult, simulate
 from smartfactory.store import TelemetryStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,81 +36,62 @@ START = datetime(2026, 3, 2)
 SETTINGS = RiskSettings(horizon_h=4.0)
 
 
-def _machine(name: str) -> str:
-    return f"""
-[[equipment]]
-id = "{name}"
-parent = "C1"
-name = {{ en = "Machine {name}", zh = "设备 {name}" }}
-kind = "cnc_machining_centre"
-cycle_cv = 0.02
-
-[equipment.reliability]
-weibull_shape = 3.0
-weibull_scale_h = 14
-repair_median_min = 60
-repair_sigma = 0.3
-modes = [ {{ reason = "U.FAIL", weight = 1.0 }} ]
-
-[[equipment.signal]]
-name = "vibration"
-unit = "mm/s"
-normal = [0.0, 9.0]
-sampling_s = 120
-levels = {{ running = 2.0, idle = 0.3 }}
-noise_sd = 0.3
-wear_gain = 3.0
-
-[[equipment.signal]]
-name = "temp"
-unit = "°C"
-normal = [10.0, 90.0]
-sampling_s = 120
-levels = {{ running = 40.0, idle = 25.0 }}
-noise_sd = 1.0
-wear_gain = 15.0
-"""
-
-
-RISK_PLANT = (
-    '\n[[work_cell]]\nid = "C1"\nparent = "L"\nname = { en = "Cell", zh = "工位" }\nbuffer_capacity = 5\n'
-    + "".join(_machine(n) for n in ("M1", "M2", "M3"))
-    + """
-[[calendar]]
-id = "cal"
-name = { en = "Continuous", zh = "连续" }
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-shifts = [
-  { id = "A", name = { en = "A", zh = "甲" }, start = "00:00", end = "12:00" },
-  { id = "B", name = { en = "B", zh = "乙" }, start = "12:00", end = "00:00" },
-]
-"""
-    + REASONS
-    + """
-[[product]]
-id = "P"
-name = { en = "Part", zh = "零件" }
-
-[[routing]]
-product = "P"
-line = "L"
-steps = [ { work_cell = "C1", cycle_s = 60 } ]
-
-[[order]]
-id = "O1"
-product = "P"
-quantity = 1000000
-due = 2026-04-30T00:00:00
-"""
-)
+def _machine(name: str) -> Doc:
+    return machine(
+        name,
+        "C1",
+        text(f"Machine {name}", f"设备 {name}"),
+        cycle_cv=0.02,
+        reliability={
+            "weibull_shape": 3.0,
+            "weibull_scale_h": 14,
+            "repair_median_min": 60,
+            "repair_sigma": 0.3,
+            "modes": [{"reason": "U.FAIL", "weight": 1.0}],
+        },
+        signal=[
+            signal(
+                "vibration",
+                "mm/s",
+                (0.0, 9.0),
+                sampling_s=120,
+                levels={"running": 2.0, "idle": 0.3},
+                noise_sd=0.3,
+                wear_gain=3.0,
+            ),
+            signal(
+                "temp",
+                "°C",
+                (10.0, 90.0),
+                sampling_s=120,
+                levels={"running": 40.0, "idle": 25.0},
+                noise_sd=1.0,
+                wear_gain=15.0,
+            ),
+        ],
+    )
 
 
-def risk_plant():
+def risk_plant() -> Plant:
     """Three parallel machines with short lives and signals that drift as they wear."""
-    return parse_plant(HEADER.format(plant_id="pdm-plant") + RISK_PLANT, "pdm.toml")
+    return PlantFile(
+        plant_id="pdm-plant",
+        work_cells=[cell("C1", text("Cell", "工位"), buffer_capacity=5)],
+        equipment=[_machine(n) for n in ("M1", "M2", "M3")],
+        calendar=calendar(
+            [
+                shift("A", "00:00", "12:00", text("A", "甲")),
+                shift("B", "12:00", "00:00", text("B", "乙")),
+            ],
+            name=text("Continuous", "连续"),
+        ),
+        products=[product("P", text("Part", "零件"))],
+        routings=[routing("P", [{"work_cell": "C1", "cycle_s": 60}])],
+        orders=[order("O1", "P", 1_000_000, datetime(2026, 4, 30))],
+    ).plant()
 
 
-def simulate_into(folder: Path, plant, days: float, seed: int = 5):
+def simulate_into(folder: Path, plant: Plant, days: float, seed: int = 5) -> SimulationResult:
     store = TelemetryStore.open(folder)
     try:
         return simulate(plant, store, start=START, days=days, seed=seed)
@@ -118,7 +100,7 @@ def simulate_into(folder: Path, plant, days: float, seed: int = 5):
 
 
 @pytest.fixture(scope="module")
-def plant_run(tmp_path_factory: pytest.TempPathFactory):
+def plant_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plant, Path, SimulationResult, PlantRun]:
     folder = tmp_path_factory.mktemp("maintenance")
     plant = risk_plant()
     result = simulate_into(folder, plant, days=10.0)
@@ -267,7 +249,7 @@ def _row(kind: str, diff: float, rpm: float, torque: float, wear: float, fail: i
 
 def _ceiling_frame() -> pd.DataFrame:
     """Rows built to meet each documented rule (or to miss it at its edge), TWF-like and chance failures."""
-    normal = {"diff": 10.0, "rpm": 1500.0, "torque": 40.0}  # 6,283 W, far from every rule
+    normal: dict[str, Any] = {"diff": 10.0, "rpm": 1500.0, "torque": 40.0}  # 6,283 W, far from every rule
     rows = [
         # HDF: ΔT below 8.6 K and speed below 1380 rpm (5,445 W)
         *[_row("L", 8.0, 1300.0, 40.0, w, 1, "HDF") for w in (5.0, 15.0, 25.0)],
@@ -413,7 +395,9 @@ def test_phm08_score_by_hand() -> None:
 # --- the plant: alarms ahead of breakdowns --------------------------------------------------
 
 
-def test_features_are_signals_only_never_states_or_reasons(plant_run) -> None:
+def test_features_are_signals_only_never_states_or_reasons(
+    plant_run: tuple[Plant, Path, SimulationResult, PlantRun],
+) -> None:
     plant, folder, _, _ = plant_run
     store = TelemetryStore.open(folder, mode="read")
     try:
@@ -425,7 +409,9 @@ def test_features_are_signals_only_never_states_or_reasons(plant_run) -> None:
     assert not [c for c in features if "reason" in c or "down" in c or "state" in c]
 
 
-def test_plant_run_raises_alarms_ahead_of_breakdowns(plant_run) -> None:
+def test_plant_run_raises_alarms_ahead_of_breakdowns(
+    plant_run: tuple[Plant, Path, SimulationResult, PlantRun],
+) -> None:
     _, folder, result, run = plant_run
     metrics = run.metrics
     assert run.official_scenario == "equipment_fault_prediction"
@@ -447,7 +433,7 @@ def test_plant_run_raises_alarms_ahead_of_breakdowns(plant_run) -> None:
     assert int(risk["n"][0]) > 0
 
 
-def test_a_rerun_replaces_its_alarms(plant_run) -> None:
+def test_a_rerun_replaces_its_alarms(plant_run: tuple[Plant, Path, SimulationResult, PlantRun]) -> None:
     plant, folder, _, run = plant_run
     again = MaintenanceScenario(plant=plant, settings=SETTINGS).run_on_plant(folder)
     store = TelemetryStore.open(folder, mode="read")
@@ -460,13 +446,15 @@ def test_a_rerun_replaces_its_alarms(plant_run) -> None:
     assert risk["n"][0].as_py() == risk["k"][0].as_py()
 
 
-def test_a_horizon_longer_than_the_machines_lives_is_a_user_error(plant_run) -> None:
+def test_a_horizon_longer_than_the_machines_lives_is_a_user_error(
+    plant_run: tuple[Plant, Path, SimulationResult, PlantRun],
+) -> None:
     plant, folder, _, _ = plant_run
     with pytest.raises(UserError, match="shorter horizon_h"):
         MaintenanceScenario(plant=plant, settings=RiskSettings(horizon_h=48.0)).run_on_plant(folder)
 
 
-def test_too_few_breakdowns_is_a_user_error(tmp_path) -> None:
+def test_too_few_breakdowns_is_a_user_error(tmp_path: Path) -> None:
     plant = risk_plant()
     simulate_into(tmp_path, plant, days=0.5)
     with pytest.raises(UserError, match="too few samples"):

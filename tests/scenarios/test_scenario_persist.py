@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ class NotSkopsable:
         self.weights = [1.0, 2.0]
 
 
-def _model():
+def _model() -> tuple[Any, np.ndarray]:
     from lightgbm import LGBMClassifier
 
     rng = np.random.default_rng(0)
@@ -28,7 +30,7 @@ def _model():
     return LGBMClassifier(n_estimators=10, verbose=-1).fit(X, y), X
 
 
-def test_round_trip_with_skops_and_the_sidecar(tmp_path) -> None:
+def test_round_trip_with_skops_and_the_sidecar(tmp_path: Path) -> None:
     model, X = _model()
     info = save_model(
         model, tmp_path / "m", scenario="quality", feature_names=["a", "b", "c"], metrics={"auc": 0.9}
@@ -44,14 +46,14 @@ def test_round_trip_with_skops_and_the_sidecar(tmp_path) -> None:
     assert (loaded.predict(X) == model.predict(X)).all()
 
 
-def test_an_object_skops_cannot_hold_goes_to_joblib(tmp_path) -> None:
+def test_an_object_skops_cannot_hold_goes_to_joblib(tmp_path: Path) -> None:
     info = save_model(NotSkopsable(), tmp_path / "m", scenario="maintenance", feature_names=[])
     assert info.serializer == "joblib" and not (tmp_path / "m.skops").exists()
     loaded, _ = load_model(tmp_path / "m")
     assert loaded.weights == [1.0, 2.0]
 
 
-def test_a_model_from_another_smartfactory_version_names_both_versions(tmp_path) -> None:
+def test_a_model_from_another_smartfactory_version_names_both_versions(tmp_path: Path) -> None:
     model, _ = _model()
     save_model(model, tmp_path / "m", scenario="quality", feature_names=["a", "b", "c"])
     side = sidecar_path(tmp_path / "m")
@@ -62,7 +64,7 @@ def test_a_model_from_another_smartfactory_version_names_both_versions(tmp_path)
         load_model(tmp_path / "m")
 
 
-def test_a_model_from_another_library_version_names_both_versions(tmp_path) -> None:
+def test_a_model_from_another_library_version_names_both_versions(tmp_path: Path) -> None:
     model, _ = _model()
     save_model(model, tmp_path / "m", scenario="quality", feature_names=["a", "b", "c"])
     side = sidecar_path(tmp_path / "m")
@@ -74,7 +76,7 @@ def test_a_model_from_another_library_version_names_both_versions(tmp_path) -> N
         load_model(tmp_path / "m")
 
 
-def test_missing_or_foreign_files_are_user_errors(tmp_path) -> None:
+def test_missing_or_foreign_files_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"sidecar .* is missing"):
         load_model(tmp_path / "nothing")
     sidecar_path(tmp_path / "x").write_text('{"format": "other"}', "utf-8")

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plants import HEADER, REASONS
+from plants import PlantFile, calendar, cell, machine, order, product, routing, shift, signal, text
 from smartfactory.model.errors import UserError
-from smartfactory.model.plant_file import load_plant, parse_plant
-from smartfactory.scenarios import scenario_class
+from smartfactory.model.plant import Plant
+from smartfactory.model.plant_file import load_plant
+from smartfactory.scenarios import PlantRun, scenario_class
 from smartfactory.scenarios.quality import (
     QualityScenario,
     apply_recommendations,
@@ -24,99 +25,74 @@ from smartfactory.scenarios.quality import (
 )
 from smartfactory.scenarios.quality.classifier import PlateFaultClassifier
 from smartfactory.scenarios.quality.cycles import WEAR, read_cycles
-from smartfactory.simulate import simulate
+from smartfactory.simulate import SimulationResult, simulate
 from smartfactory.store import TelemetryStore
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 3, 2)
 
 # one machine, setpoints off the optimum, a tool that wears over 300 cycles, a measured characteristic
-MACHINE = """
-[[work_cell]]
-id = "C1"
-parent = "L"
-name = { en = "Cell", zh = "工位" }
-buffer_capacity = 5
-
-[[equipment]]
-id = "M1"
-parent = "C1"
-name = { en = "Machine", zh = "设备" }
-kind = "cnc_machining_centre"
-cycle_cv = 0.02
-
-[equipment.quality]
-base_logit = -4.0
-wear_coef = 1.0
-tool_life_cycles = 300
-tool_change_s = 120
-rework_share = 0.4
-parameters = [
-  { signal = "speed", setpoint = 1050, sd = 40, optimum = 1100, scale = 60, coef = 1.0, effect = 0.02 },
-  { signal = "temp", setpoint = 29.0, sd = 2.0, optimum = 27.0, scale = 3.0, coef = 0.8 },
-]
-
-[equipment.quality.characteristic]
-signal = "width"
-target_key = "width_mm"
-tolerance = 0.05
-noise_sd = 0.015
-wear_effect = 0.02
-out_of_tolerance = "rework"
-
-[[equipment.signal]]
-name = "speed"
-unit = "rpm"
-normal = [500.0, 1500.0]
-per_cycle = true
-
-[[equipment.signal]]
-name = "temp"
-unit = "°C"
-normal = [10.0, 50.0]
-per_cycle = true
-
-[[equipment.signal]]
-name = "width"
-unit = "mm"
-normal = [0.0, 100.0]
-per_cycle = true
-
-[[calendar]]
-id = "cal"
-name = { en = "Continuous", zh = "连续" }
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-shifts = [
-  { id = "A", name = { en = "A", zh = "甲" }, start = "00:00", end = "08:00" },
-  { id = "B", name = { en = "B", zh = "乙" }, start = "08:00", end = "16:00" },
-  { id = "C", name = { en = "C", zh = "丙" }, start = "16:00", end = "00:00" },
-]
-"""
-PRODUCTS = """
-[[product]]
-id = "P"
-name = { en = "Part", zh = "零件" }
-targets = { width_mm = 40.0 }
-
-[[routing]]
-product = "P"
-line = "L"
-steps = [ { work_cell = "C1", cycle_s = 60 } ]
-
-[[order]]
-id = "O1"
-product = "P"
-quantity = 100000
-due = 2026-04-30T00:00:00
-"""
+MACHINE = machine(
+    "M1",
+    "C1",
+    text("Machine", "设备"),
+    cycle_cv=0.02,
+    quality={
+        "base_logit": -4.0,
+        "wear_coef": 1.0,
+        "tool_life_cycles": 300,
+        "tool_change_s": 120,
+        "rework_share": 0.4,
+        "parameters": [
+            {
+                "signal": "speed",
+                "setpoint": 1050,
+                "sd": 40,
+                "optimum": 1100,
+                "scale": 60,
+                "coef": 1.0,
+                "effect": 0.02,
+            },
+            {"signal": "temp", "setpoint": 29.0, "sd": 2.0, "optimum": 27.0, "scale": 3.0, "coef": 0.8},
+        ],
+        "characteristic": {
+            "signal": "width",
+            "target_key": "width_mm",
+            "tolerance": 0.05,
+            "noise_sd": 0.015,
+            "wear_effect": 0.02,
+            "out_of_tolerance": "rework",
+        },
+    },
+    signal=[
+        signal("speed", "rpm", (500.0, 1500.0), per_cycle=True),
+        signal("temp", "°C", (10.0, 50.0), per_cycle=True),
+        signal("width", "mm", (0.0, 100.0), per_cycle=True),
+    ],
+)
 
 
-def quality_plant():
+def quality_plant() -> Plant:
     """The one-machine test plant."""
-    return parse_plant(HEADER.format(plant_id="q-plant") + MACHINE + REASONS + PRODUCTS, "quality.toml")
+    return PlantFile(
+        plant_id="q-plant",
+        work_cells=[cell("C1", text("Cell", "工位"), buffer_capacity=5)],
+        equipment=[MACHINE],
+        calendar=calendar(
+            [
+                shift("A", "00:00", "08:00", text("A", "甲")),
+                shift("B", "08:00", "16:00", text("B", "乙")),
+                shift("C", "16:00", "00:00", text("C", "丙")),
+            ],
+            name=text("Continuous", "连续"),
+        ),
+        products=[product("P", text("Part", "零件"), targets={"width_mm": 40.0})],
+        routings=[routing("P", [{"work_cell": "C1", "cycle_s": 60}])],
+        orders=[order("O1", "P", 100_000, datetime(2026, 4, 30))],
+    ).plant()
 
 
-def simulate_into(folder: Path, plant, days: float, seed: int = 3):
+def simulate_into(folder: Path, plant: Plant, days: float, seed: int = 3) -> SimulationResult:
     """Simulate ``plant`` into a new store folder; the twin's result."""
     store = TelemetryStore.open(folder)
     try:
@@ -125,14 +101,14 @@ def simulate_into(folder: Path, plant, days: float, seed: int = 3):
         store.close()
 
 
-def defect_rate(result, equipment: str = "M1") -> float:
+def defect_rate(result: SimulationResult, equipment: str = "M1") -> float:
     """Scrap and rework share of the machine's judged units, from the twin's own truth."""
     m = result.machines[equipment]
-    return (m.scrap + m.rework) / (m.good + m.scrap + m.rework)
+    return float((m.scrap + m.rework) / (m.good + m.scrap + m.rework))
 
 
 @pytest.fixture(scope="module")
-def plant_run(tmp_path_factory: pytest.TempPathFactory):
+def plant_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plant, Path, SimulationResult, PlantRun]:
     """Two days of the test plant, the scenario run on it, and the twin's truth."""
     folder = tmp_path_factory.mktemp("quality")
     plant = quality_plant()
@@ -222,7 +198,9 @@ def test_bad_tables_are_user_errors() -> None:
         fitted.predict(X[["a"]])
 
 
-def test_cycles_hold_parameters_and_wear_but_never_the_characteristic(plant_run) -> None:
+def test_cycles_hold_parameters_and_wear_but_never_the_characteristic(
+    plant_run: tuple[Plant, Path, SimulationResult, PlantRun],
+) -> None:
     plant, folder, result, _ = plant_run
     store = TelemetryStore.open(folder, mode="read")
     try:
@@ -240,7 +218,9 @@ def test_cycles_hold_parameters_and_wear_but_never_the_characteristic(plant_run)
     assert (np.diff(wear) < 0).sum() >= len(wear) // 300 - 1
 
 
-def test_run_on_plant_stores_a_window_that_lowers_defects_when_resimulated(plant_run, tmp_path) -> None:
+def test_run_on_plant_stores_a_window_that_lowers_defects_when_resimulated(
+    plant_run: tuple[Plant, Path, SimulationResult, PlantRun], tmp_path: Path
+) -> None:
     plant, folder, result, run = plant_run
     assert run.official_scenario == "quality_analysis_improvement"
     assert run.metrics["defect_rate_observed"] == pytest.approx(defect_rate(result), abs=1e-9)
@@ -260,7 +240,7 @@ def test_run_on_plant_stores_a_window_that_lowers_defects_when_resimulated(plant
     assert defect_rate(again) < 0.85 * defect_rate(result)
 
 
-def test_steel_plant_window_raises_thickness_precision_when_resimulated(tmp_path) -> None:
+def test_steel_plant_window_raises_thickness_precision_when_resimulated(tmp_path: Path) -> None:
     plant = load_plant(ROOT / "examples/plants/steel_plate_rolling.toml")
     check = what_if(plant, tmp_path, START, days=3.0, seed=1)
     before = check.before.metrics["thickness_precision"]
@@ -270,14 +250,14 @@ def test_steel_plant_window_raises_thickness_precision_when_resimulated(tmp_path
     assert check.defect_rate("FM-1", after=True) < check.defect_rate("FM-1", after=False)
 
 
-def test_too_little_plant_data_is_a_user_error(tmp_path) -> None:
+def test_too_little_plant_data_is_a_user_error(tmp_path: Path) -> None:
     plant = quality_plant()
     simulate_into(tmp_path, plant, days=0.05)
     with pytest.raises(UserError, match="too few samples"):
         QualityScenario(plant=plant).run_on_plant(tmp_path)
 
 
-def test_a_store_without_a_plant_is_a_user_error(tmp_path) -> None:
+def test_a_store_without_a_plant_is_a_user_error(tmp_path: Path) -> None:
     TelemetryStore.open(tmp_path).close()
     with pytest.raises(UserError, match="no plant"):
         QualityScenario().run_on_plant(tmp_path)

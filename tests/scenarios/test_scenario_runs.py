@@ -15,10 +15,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from plants import MachineSpec, PlantSpec
-from services import (
-    fixture_postgres_url,  # noqa: F401  (provides the postgres_url fixture)
-    head_revision,
-)
+from services import head_revision
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import parse_plant

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from jobshop_cases import FT06
 from smartfactory.cli.simulate import run_into_store
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant_file import load_plant
@@ -38,17 +39,6 @@ from smartfactory.store import Registry, TelemetryStore
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANT_FILE = ROOT / "examples" / "plants" / "discrete_machining.toml"
-
-# ft06 (Fisher & Thompson 1963, via OR-Library / JSPLIB): optimum 55
-FT06 = """# instance ft06
-6 6
-2  1  0  3  1  6  3  7  5  3  4  6
-1  8  2  5  4 10  5 10  0 10  3  4
-2  5  3  4  5  8  0  9  1  1  4  7
-1  5  0  5  2  5  3  3  4  8  5  9
-2  9  1  3  4  5  5  4  0  3  3  1
-1  3  3  3  5  9  0 10  4  4  2  1
-"""
 
 
 def _data_dir() -> Path | None:
@@ -309,6 +299,7 @@ def test_run_on_plant_writes_the_schedule(tmp_path: Path, plant) -> None:  # typ
             "SELECT * FROM schedules WHERE run_id = $r", {"r": run.artefacts["run_id"]}
         ).to_pylist()
         end = store.time_range()[1]
+        assert end is not None  # the plant run stored events
         done_at_cmm = store.query(
             "SELECT sum(good + scrap + rework)::INT AS n FROM counts WHERE order_id = 'MO-26-0301' "
             "AND equipment = 'OP60-CMM'"

@@ -7,10 +7,10 @@ import random
 import numpy as np
 import pytest
 
+from jobshop_cases import FT06
 from smartfactory.scenarios.scheduling import check_schedule, parse_instance, solve_jobshop
 from smartfactory.scenarios.scheduling.instances import JobShopInstance
 from smartfactory.scenarios.scheduling.tabu import Graph, heads_of, initial_arcs, tabu_search
-from test_scenario_scheduling import FT06
 
 
 def _random_instance(seed: int, jobs: int, machines: int, zero_share: float = 0.0) -> JobShopInstance:

@@ -14,14 +14,17 @@ from hypothesis import strategies as st
 
 from plants import MachineSpec, PlantSpec
 from smartfactory.model.events import EventType, State
+from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import parse_plant
-from smartfactory.simulate import Fault, MemorySink, simulate
+from smartfactory.simulate import Fault, MemorySink, SimulationResult, simulate
 
 START = datetime(2026, 3, 2)  # a Monday, local time of the plant (Asia/Shanghai)
 HOUR = 3600.0
 
 
-def _run(spec: PlantSpec, days: float = 1.0, seed: int = 0, faults: list[Fault] | None = None):
+def _run(
+    spec: PlantSpec, days: float = 1.0, seed: int = 0, faults: list[Fault] | None = None
+) -> tuple[Plant, MemorySink, SimulationResult]:
     plant = parse_plant(spec.toml(), "test.toml")
     sink = MemorySink()
     result = simulate(plant, sink, start=START, days=days, seed=seed, faults=faults)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from clitools import cli, ok, one_line_error
+from file_imports import COUNTS_MAP, PLANT, run_import, write
 from kpi_cases import plant_toml
 from smartfactory.connect.files import parse_mapping, replay
 from smartfactory.model.events import EventType
 from smartfactory.store import TelemetryStore
 from smartfactory.store.quarantine import Quarantine, Rejected
-from test_cli import cli, ok, one_line_error
-from test_import_files import COUNTS_MAP, PLANT, run_import, write
 
 
 def test_add_list_show_count_remove(tmp_path: Path) -> None:

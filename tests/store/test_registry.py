@@ -13,10 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 
-from services import (
-    fixture_postgres_url,  # noqa: F401  (provides the postgres_url fixture)
-    head_revision,
-)
+from services import head_revision
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant, parse_plant

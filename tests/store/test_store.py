@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -126,7 +127,9 @@ def test_read_only_store_refuses_writes_and_missing_store_is_named(tmp_path: Pat
         ),
     ],
 )
-def test_a_bad_batch_is_refused_and_nothing_stored_is_lost(tmp_path: Path, change, message: str) -> None:
+def test_a_bad_batch_is_refused_and_nothing_stored_is_lost(
+    tmp_path: Path, change: Callable[[pa.Table], pa.Table], message: str
+) -> None:
     with TelemetryStore.open(tmp_path) as store:
         store.write(EventType.measurements, _measurements(5))
         with pytest.raises(UserError, match=message):

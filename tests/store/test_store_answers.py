@@ -92,8 +92,12 @@ def test_a_bad_answers_file_lists_its_problems_with_lines_and_keeps_the_saved_an
         "cmmm_requirements.people.organisation_strategy.requirements.CM-ORG-L1-1",
     }
     assert all(line is not None and line > 20 for line in where.values())
-    assert [w for w, _m in answer_service.problems_by_line(caught.value)] == [
+    assert [w for w, _m, _c in answer_service.problems_by_line(caught.value)] == [
         p.location for p in caught.value.problems
+    ]
+    assert [c for _w, _m, c in answer_service.problems_by_line(caught.value)] == [
+        "answer.not_a_choice",
+        "answer.not_on_scale",
     ]
     with pytest.raises(AnswersFileError):
         answer_service.import_answers(registry, "criteria: [", "engineer")
@@ -147,38 +151,91 @@ def test_a_typed_answer_is_saved_in_its_checked_form(
 
 
 @pytest.mark.parametrize(
-    ("key", "typed", "en", "zh"),
+    ("key", "typed", "code", "en", "zh"),
     [
-        ("G25-ADV-BENCH", "maybe", "Answer yes or no.", "请回答 yes（是）或 no（否）。"),
-        ("G25-ADV-COLLAB", "0.7", "Choose one of 0 / 0.5 / 0.8 / 1.", "请从 0 / 0.5 / 0.8 / 1 中选择。"),
-        ("CM-ORG-L1-1", "[1]", "Choose one of 1 / 0.8 / 0.5 / 0.", "请从 1 / 0.8 / 0.5 / 0 中选择。"),
+        (
+            "G25-ADV-BENCH",
+            "maybe",
+            "answer.not_yes_no",
+            "'maybe' is not allowed; allowed: yes | no",
+            "不允许 'maybe'；可填：yes（是）| no（否）",
+        ),
+        (
+            "G25-ADV-COLLAB",
+            "0.7",
+            "answer.not_on_scale",
+            "0.7 is not allowed; allowed: 0 | 0.5 | 0.8 | 1",
+            "不允许 0.7；可填：0 | 0.5 | 0.8 | 1",
+        ),
+        (
+            "CM-ORG-L1-1",
+            "[1]",
+            "answer.not_on_scale",
+            "'[1]' is not allowed; allowed: 1 (fully met), 0.8 (",
+            "不允许 '[1]'；可填：1 ",
+        ),
         (
             "industry",
             "chemical",
-            "Choose discrete or process.",
-            "请选择 discrete（离散型）或 process（流程型）。",
+            "answer.not_a_choice",
+            "'chemical' is not allowed; allowed: discrete | process",
+            "不允许 'chemical'；可填：discrete（离散型）| process（流程型）",
         ),
         (
             "product_design.applicable",
             "no",
-            "Answer yes or not applicable.",
-            "请回答 yes（适用）或 not_applicable（不适用）。",
+            "answer.not_a_choice",
+            "'no' is not allowed; allowed: yes | not_applicable",
+            "不允许 'no'；可填：yes（适用）| not_applicable（不适用）",
         ),
-        ("key_equipment_networking_rate", "-0.1", "Enter a number from 0 to 1", "请输入 0 至 1 之间的数值"),
-        ("key_equipment_networking_rate", "1e999", "Enter a number from 0 to 1", "请输入 0 至 1 之间的数值"),
-        ("G25-ADV-BENCH", "yes\nschema: 2", "Answer yes or no.", "请回答 yes（是）或 no（否）。"),
-        ("G25-ADV-BENCH", "x" * 201, "Enter at most 200 characters.", "最多输入 200 个字符。"),
-        ("online_intelligent_inspection.built", "no", "AI use is answered yes", "“应用人工智能”已答是"),
+        (
+            "key_equipment_networking_rate",
+            "-0.1",
+            "answer.out_of_range",
+            "-0.1 is not allowed; allowed: a number from 0 to 1 (a ratio; 86% is 0.86), or unknown",
+            "不允许 -0.1；可填：0 至 1 的数值（比率，86% 即 0.86），或 unknown",
+        ),
+        (
+            "key_equipment_networking_rate",
+            "1e999",
+            "answer.not_a_number",
+            "inf is not allowed; allowed: a number from 0 to 1",
+            "不允许 inf；可填：0 至 1 的数值",
+        ),
+        (
+            "G25-ADV-BENCH",
+            "yes\nschema: 2",
+            "answer.not_yes_no",
+            "'yes\\nschema: 2' is not allowed; allowed: yes | no",
+            "不允许 'yes\\nschema: 2'；可填：yes（是）| no（否）",
+        ),
+        (
+            "G25-ADV-BENCH",
+            "x" * 201,
+            "answer.too_long",
+            "the answer is too long; allowed: at most 200 characters",
+            "答案过长；最多 200 个字符",
+        ),
+        # a scenario answered as using AI cannot be made "not built", and a scenario not built
+        # cannot be answered as using AI: one problem, whichever answer is typed
+        (
+            "online_intelligent_inspection.built",
+            "no",
+            "answer.ai_used_needs_built",
+            "a scenario not built uses no AI",
+            "未建成的场景不会应用人工智能",
+        ),
         (
             "factory_digital_planning.ai_used",
             "yes",
-            "A scenario not built uses no AI",
+            "answer.ai_used_needs_built",
+            "a scenario not built uses no AI",
             "未建成的场景不会应用人工智能",
         ),
     ],
 )
 def test_a_refused_answer_says_why_in_both_languages_and_saves_nothing(
-    registry: Registry, key: str, typed: str, en: str, zh: str
+    registry: Registry, key: str, typed: str, code: str, en: str, zh: str
 ) -> None:
     answer_service.import_answers(registry, DEMO_ANSWERS.read_text(encoding="utf-8"), "admin")
     before = store.saved_answers(registry, FRAMEWORK)
@@ -186,10 +243,13 @@ def test_a_refused_answer_says_why_in_both_languages_and_saves_nothing(
         with use_language(lang), pytest.raises(answer_service.AnswerRejected) as caught:  # type: ignore[arg-type]
             answer_service.save_answer(registry, key, typed, "engineer")
         assert caught.value.key == key
-        assert caught.value.message.startswith(message)
+        assert caught.value.code == code
+        assert caught.value.message.startswith(message), caught.value.message
+        assert [p.location for p in caught.value.problems] == [key]
     assert store.saved_answers(registry, FRAMEWORK) == before
-    with pytest.raises(answer_service.UnknownQuestion):
+    with pytest.raises(answer_service.UnknownQuestion) as unknown:
         answer_service.save_answer(registry, "G25-NO-SUCH", "yes", "engineer")
+    assert unknown.value.summary == "no question G25-NO-SUCH in gradient/2025/national"
 
 
 def test_saving_keeps_or_clears_the_note_and_an_empty_answer_leaves_no_row(registry: Registry) -> None:
@@ -248,3 +308,20 @@ def test_replanning_a_kept_assessment_plans_as_assess_with_the_budget() -> None:
     for budget in (0, 300_000, 2_500_000, None):
         expected = assess(FRAMEWORK, answers, str(DEMO_PLANT), budget_cny=budget, lang="zh")
         assert replan(base, budget, q.fw).roadmap == expected.roadmap
+
+
+def test_the_exported_answers_are_the_template_filled_in_and_import_back_unchanged(
+    registry: Registry,
+) -> None:
+    answer_service.import_answers(registry, DEMO_ANSWERS.read_text(encoding="utf-8"), "admin")
+    answer_service.save_answer(registry, "G25-BAS-SIZE", "yes", "engineer", note='a "quoted"\nnote')
+    rows = store.saved_answers(registry, FRAMEWORK)
+    exported = answer_service.export_text(registry)
+    # one writer: the template with the answers written in, comments and all
+    assert exported.startswith("# smartfactory self-assessment — gradient/2025/national")
+    assert "      answer: yes  # yes | no" in exported
+    answer_service.import_answers(registry, exported, "admin")
+    again = store.saved_answers(registry, FRAMEWORK)
+    assert {k: (r.value, r.note, r.attachments) for k, r in again.items()} == {
+        k: (r.value, r.note, r.attachments) for k, r in rows.items()
+    }

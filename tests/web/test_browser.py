@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from browser import DOWNLOADS, ROOT, LiveApp, Tab, fixture_chromium, fixture_live_app, fixture_tab, login  # noqa: F401
+from browser import DOWNLOADS, ROOT, LiveApp, Tab, login
 from smartfactory.app.alarms import raise_alarm
 from smartfactory.app.roles import Role
 from smartfactory.model.events import Severity
@@ -147,7 +147,7 @@ def test_acknowledging_and_clearing_an_alarm_on_an_equipment_page(tab: Tab, live
     # the simulated alarms are all cleared by the end of the store: raise one, as a machine would
     machine = tab.page.locator("tr[data-equipment]").first.get_attribute("data-equipment")
     assert machine
-    raised = raise_alarm(live_app.server, machine, ALARM_CODE, Severity.major, "guard door open")
+    raised = raise_alarm(live_app.workspace, machine, ALARM_CODE, Severity.major, "guard door open")
     raised_at = raised.model_dump(mode="json")["raised_at"]  # as the API writes it
     key = f"{machine}/{ALARM_CODE}"
     # reach the machine through the list, as a user would

@@ -14,7 +14,7 @@ import pytest
 
 from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace
-from web import app_for, signed_in, web_server  # noqa: F401  (web_server is a fixture)
+from web import app_for, signed_in
 
 PAGES = [
     "/",
@@ -82,7 +82,7 @@ def parsed(html: str) -> Page:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_page_has_labelled_fields_one_heading_and_named_landmarks(
-    web_server: Workspace,  # noqa: F811
+    web_server: Workspace,
     lang: str,
 ) -> None:
     client = signed_in(app_for(web_server), Role.admin, lang)

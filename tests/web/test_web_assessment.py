@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from assessment_stores import DEMO_ANSWERS, LEVEL_KEY, client, open_copy, shared_reader
 from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace
 from smartfactory.store import answers as answer_store
-from test_api_assessments import DEMO_ANSWERS, LEVEL_KEY, client, open_copy, shared_reader
 
 FRAMEWORK = "gradient/2025/national"
 HX = {"HX-Request": "true"}
@@ -131,7 +131,7 @@ def test_engineers_get_a_field_per_question_and_viewers_read_only(read_server: W
 
 def test_a_field_is_saved_as_typed_and_a_bad_one_shows_its_error_inline(own_server: Workspace) -> None:
     c = client(own_server, Role.engineer, "zh")
-    headers = {**HX, "X-CSRF-Token": c.csrf}  # type: ignore[attr-defined]
+    headers = {**HX, "X-CSRF-Token": c.csrf}
     before = answer_store.saved_answers(own_server.registry, FRAMEWORK)
     bad = c.put(
         "/self-assessment/answers/key_equipment_networking_rate",
@@ -139,8 +139,11 @@ def test_a_field_is_saved_as_typed_and_a_bad_one_shows_its_error_inline(own_serv
         headers=headers,
     )
     assert bad.status_code == 200  # HTMX swaps only 2xx: the field comes back with its error
-    assert '<p class="field-error" id="err-key_equipment_networking_rate" role="alert">' in bad.text
-    assert "请输入 0 至 1 之间的数值" in bad.text
+    assert (
+        '<p class="field-error" id="err-key_equipment_networking_rate" role="alert" '
+        'data-code="answer.not_a_number">' in bad.text
+    )
+    assert "不允许 &#39;lots&#39;；可填：0 至 1 的数值" in bad.text
     assert 'aria-invalid="true"' in bad.text and 'value="lots"' in bad.text
     assert answer_store.saved_answers(own_server.registry, FRAMEWORK) == before
     good = c.put(
@@ -155,28 +158,28 @@ def test_a_field_is_saved_as_typed_and_a_bad_one_shows_its_error_inline(own_serv
     plain = c.put(
         f"/self-assessment/answers/{LEVEL_KEY}",
         data={f"answer:{LEVEL_KEY}": "maybe"},
-        headers={"X-CSRF-Token": c.csrf},  # type: ignore[attr-defined]
+        headers={"X-CSRF-Token": c.csrf},
     )
     assert plain.status_code == 422
     viewer = client(own_server, Role.viewer)
     denied = viewer.put(
         f"/self-assessment/answers/{LEVEL_KEY}",
         data={f"answer:{LEVEL_KEY}": "no"},
-        headers={**HX, "X-CSRF-Token": viewer.csrf},  # type: ignore[attr-defined]
+        headers={**HX, "X-CSRF-Token": viewer.csrf},
     )
     assert denied.status_code == 403
 
 
 def test_submitting_reassesses_with_the_new_answer(own_server: Workspace) -> None:
     c = client(own_server, Role.engineer)
-    headers = {**HX, "X-CSRF-Token": c.csrf}  # type: ignore[attr-defined]
+    headers = {**HX, "X-CSRF-Token": c.csrf}
     c.put(f"/self-assessment/answers/{LEVEL_KEY}", data={f"answer:{LEVEL_KEY}": "no"}, headers=headers)
     result = c.post("/self-assessment/submit", headers=headers)
     assert result.status_code == 200, result.text
     assert re.search(r'<p id="submitted-level" data-level="basic"', result.text)
     assert re.search(r'<p id="level"[^>]*data-level="basic"', c.get("/assessment").text)
     # a plain form post (no HTMX) lands on the assessment page
-    plain = c.post("/self-assessment/submit", data={"csrf_token": c.csrf}, follow_redirects=False)  # type: ignore[attr-defined]
+    plain = c.post("/self-assessment/submit", data={"csrf_token": c.csrf}, follow_redirects=False)
     assert plain.status_code == 303 and plain.headers["location"] == "/assessment"
     assert 'id="latest-assessment"' in c.get("/self-assessment").text
 
@@ -189,7 +192,7 @@ def test_uploading_a_bad_answers_file_lists_its_problems_and_saves_nothing(own_s
     )
     response = c.post(
         "/self-assessment/import",
-        data={"csrf_token": c.csrf},  # type: ignore[attr-defined]
+        data={"csrf_token": c.csrf},
         files={"file": ("mine.yaml", text.encode(), "application/yaml")},
     )
     assert response.status_code == 422
@@ -198,7 +201,7 @@ def test_uploading_a_bad_answers_file_lists_its_problems_and_saves_nothing(own_s
     assert answer_store.saved_answers(own_server.registry, FRAMEWORK) == before
     ok = c.post(
         "/self-assessment/import",
-        data={"csrf_token": c.csrf},  # type: ignore[attr-defined]
+        data={"csrf_token": c.csrf},
         files={"file": ("answers.yaml", DEMO_ANSWERS.read_bytes(), "application/yaml")},
         follow_redirects=False,
     )

@@ -27,7 +27,7 @@ from smartfactory.kpi import compute_result
 from smartfactory.model.events import Severity
 from smartfactory.store.scenario_runs import record_scenario_run
 from smartfactory.web.pages.equipment import PAGE_POINTS
-from web import SignedIn, app_for, build_store, signed_in, web_server  # noqa: F401
+from web import SignedIn, app_for, build_store, signed_in
 
 DAY = {"start": "2026-03-02T00:00", "end": "2026-03-03T00:00"}
 
@@ -44,7 +44,7 @@ def alarm_rows(page: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def shared(web_server: Workspace) -> FastAPI:  # noqa: F811
+def shared(web_server: Workspace) -> FastAPI:
     return app_for(web_server)
 
 
@@ -59,7 +59,7 @@ def viewer(shared: FastAPI) -> Iterator[SignedIn]:
 
 def test_the_list_groups_machines_by_line_with_state_and_alarms(
     viewer: SignedIn,
-    web_server: Workspace,  # noqa: F811
+    web_server: Workspace,
 ) -> None:
     response = viewer.get("/equipment")
     assert response.status_code == 200
@@ -77,7 +77,7 @@ def test_the_list_groups_machines_by_line_with_state_and_alarms(
 # --- one machine ----------------------------------------------------------------------------
 
 
-def test_signal_charts_zoom_through_the_telemetry_api(viewer: SignedIn, web_server: Workspace) -> None:  # noqa: F811
+def test_signal_charts_zoom_through_the_telemetry_api(viewer: SignedIn, web_server: Workspace) -> None:
     response = viewer.get("/equipment/OP10-M1", params=DAY)
     assert response.status_code == 200, response.text
     page = response.text
@@ -126,7 +126,7 @@ def test_the_twins_alarms_are_rows_with_stable_markup(viewer: SignedIn) -> None:
     assert "hx-post" not in page  # a viewer gets no buttons
 
 
-def test_the_kpis_are_the_kpi_engines_for_the_latest_day(viewer: SignedIn, web_server: Workspace) -> None:  # noqa: F811
+def test_the_kpis_are_the_kpi_engines_for_the_latest_day(viewer: SignedIn, web_server: Workspace) -> None:
     page = viewer.get("/equipment/OP10-M1").text
     assert 'hx-get="/equipment/OP10-M1/kpis" hx-trigger="load"' in page
     fragment = viewer.get("/equipment/OP10-M1/kpis")

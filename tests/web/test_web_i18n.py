@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 
 from smartfactory.app import i18n
+from translations import catalogue
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "smartfactory"
 METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext.babel_extract")]
@@ -16,9 +16,9 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 
 
 def extracted() -> dict[str, str]:
-    """Every message id in the API and web sources, with where it first appears."""
+    """Every message id in the use cases, the API and the web sources, with where it first appears."""
     found: dict[str, str] = {}
-    for package in ("api", "web"):
+    for package in ("app", "api", "web"):
         folder = SRC / package
         for filename, lineno, message, _comments, _context in extract_from_dir(
             folder,
@@ -31,20 +31,6 @@ def extracted() -> dict[str, str]:
                 if text:
                     found.setdefault(text, f"{package}/{filename}:{lineno}")
     return found
-
-
-def catalogue() -> dict[str, str]:
-    """The zh_CN translations of every PO file, merged."""
-    merged: dict[str, str] = {}
-    for po in sorted((i18n.CATALOGUES / "zh_CN" / "LC_MESSAGES").glob("*.po")):
-        with po.open("rb") as handle:
-            for message in read_po(handle, locale="zh_CN"):
-                if message.id and not message.fuzzy:
-                    key = message.id[0] if isinstance(message.id, tuple) else message.id
-                    value = message.string[0] if isinstance(message.string, tuple) else message.string
-                    if value:
-                        merged[str(key)] = str(value)
-    return merged
 
 
 def test_every_visible_string_has_chinese() -> None:
@@ -75,6 +61,9 @@ def test_translations_keep_their_placeholders() -> None:
         ("fr-FR,zh;q=0.5", "zh"),
         ("", "en"),
         ("de", "en"),
+        ("zh-Hans-CN", "zh"),
+        ("zh_TW;q=0.8, en;q=0.9", "en"),
+        ("zh;q=0, en;q=0.1", "en"),
     ],
 )
 def test_accept_language_picks_our_language(header: str, expected: str) -> None:
@@ -91,3 +80,20 @@ def test_numbers_and_dates_follow_the_language() -> None:
     with i18n.use_language("zh"):
         assert i18n.when(date(2026, 3, 2), with_time=False) == "2026年3月2日"
         assert i18n.gettext("Sign in") == "登录"
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"), [("zh", "zh"), ("zh-CN", "zh"), ("zh_Hans", "zh"), ("en-GB", "en")]
+)
+def test_the_lang_query_and_cookie_read_tags_like_accept_language(tag: str, expected: str) -> None:
+    # one rule for ?lang=, the sf_lang cookie and Accept-Language: model.text.parse_language
+    assert i18n.parse_language(tag) == expected == i18n.negotiate(tag)
+
+
+def test_data_texts_follow_the_language() -> None:
+    name = i18n.Text(en="Line 1", zh="一号线")
+    with i18n.use_language("zh"):
+        assert i18n.local_text(name) == "一号线"
+        assert i18n.pick("Line 1", "") == "Line 1"  # no Chinese: the English rather than a blank
+    with i18n.use_language("en"):
+        assert i18n.local_text(name) == i18n.pick("Line 1", "一号线") == "Line 1"

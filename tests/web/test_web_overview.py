@@ -18,10 +18,10 @@ from smartfactory.app import overview as service
 from smartfactory.app.i18n import use_language
 from smartfactory.app.sessions import issue_token
 from smartfactory.app.workspace import Workspace, WorkspaceSettings
-from smartfactory.cli.simulate import DEMO_PLANT
+from smartfactory.cli.options import DEMO_PLANT
 from smartfactory.model.events import EventType
 from smartfactory.model.plant_file import load_plant
-from web import ROOT, app_for, build_store, web_server  # noqa: F401
+from web import ROOT, app_for, build_store
 
 TILE_KPIS = ("oee", "availability", "effectiveness", "quality_ratio")
 
@@ -95,7 +95,7 @@ class Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def viewer(web_server: Workspace) -> TestClient:  # noqa: F811
+def viewer(web_server: Workspace) -> TestClient:
     return client(web_server)
 
 
@@ -106,7 +106,7 @@ def page(viewer: TestClient) -> Page:
     return Page(response.text)
 
 
-def test_a_tile_per_line_with_the_current_shift_and_day(page: Page, web_server: Workspace) -> None:  # noqa: F811
+def test_a_tile_per_line_with_the_current_shift_and_day(page: Page, web_server: Workspace) -> None:
     assert set(page.tiles) == {line.id for line in web_server.plant().lines} == {"L1"}
     tile = page.tiles["L1"]
     assert tile.classes[0] == "tile" and tile.classes[1] in {"good", "warn", "bad", "none"}
@@ -158,7 +158,7 @@ def test_charts_are_json_blocks_and_no_script_is_inline(page: Page) -> None:
     assert len(options["chart-trend-shift-L1"]["xAxis"]["data"]) == 6
 
 
-def test_the_chinese_page_has_chinese_labels_and_numbers(web_server: Workspace) -> None:  # noqa: F811
+def test_the_chinese_page_has_chinese_labels_and_numbers(web_server: Workspace) -> None:
     response = client(web_server, "zh").get("/")
     assert response.status_code == 200
     text = response.text
@@ -198,7 +198,7 @@ def test_the_targets_say_where_they_come_from(page: Page, viewer: TestClient) ->
     assert text.count('class="badge unverified"') == 4  # every shipped target is a secondary source
 
 
-def test_signing_in_is_required(web_server: Workspace) -> None:  # noqa: F811
+def test_signing_in_is_required(web_server: Workspace) -> None:
     anonymous = TestClient(app_for(web_server))
     for path in ("/", "/overview/tiles"):
         response = anonymous.get(path, follow_redirects=False)

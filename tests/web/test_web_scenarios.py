@@ -14,7 +14,6 @@ from smartfactory.app import scenarios as service
 from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.scenarios import SCENARIOS
-from test_api_scenarios import install_gate
 from web import app_for, build_store, signed_in
 
 PAGE = "/scenarios"
@@ -31,12 +30,6 @@ def scheduled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     yield workspace
     service.wait_for_runs(workspace, 60)
     workspace.close()
-
-
-@pytest.fixture
-def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """A scenario whose run lasts until the test sets the event."""
-    yield from install_gate(monkeypatch)
 
 
 def rows(html: str) -> dict[str, str]:

@@ -1,4 +1,9 @@
-"""Errors as RFC 9457 problem details (application/problem+json)."""
+"""Errors as RFC 9457 problem details (application/problem+json).
+
+A ``UserError`` declares its status, problem type and title (``smartfactory.model.errors``);
+``ApiProblem.of`` renders it, its ``problems`` as ``errors[]``. ``ApiProblem`` itself is left
+for what only HTTP knows: sign-in, roles, a body too large or of the wrong media type.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,62 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from smartfactory.app.errors import FieldProblem
+from smartfactory.app.i18n import gettext as _
+from smartfactory.model.errors import Problem, UserError
 
-__all__ = ["PROBLEM_JSON", "ApiProblem", "FieldProblem", "ProblemDetails", "problems_in_schema", "responses"]
+__all__ = [
+    "PROBLEM_JSON",
+    "PROBLEM_TYPES",
+    "ApiProblem",
+    "FieldProblem",
+    "ProblemDetails",
+    "field_problem",
+    "problems_in_schema",
+    "responses",
+    "type_uri",
+]
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPES = "/problems/"  # a problem type's URI reference: this, then the error class's problem_type
+
+
+def type_uri(problem_type: str) -> str:
+    """The ``type`` of a problem document for an error class's ``problem_type`` (``invalid-input``)."""
+    return PROBLEM_TYPES + problem_type
+
+
+class FieldProblem(BaseModel):
+    """One field that was rejected, and what it allows."""
+
+    field: str = Field(description="where: a dotted path of the request (query.start, body.answers.X)")
+    message: str = Field(description="what is wrong and what is allowed, in the user's language")
+    line: int | None = Field(None, description="the line of the uploaded file, when known")
+    code: str | None = Field(
+        None,
+        description="what is wrong, for clients to tell problems apart (answer.not_yes_no, "
+        "answer.out_of_range, …; see assess/data/answer_problems.toml), when the problem has one",
+    )
+
+
+def field_problem(problem: Problem) -> FieldProblem:
+    """A problem of a user error as an entry of ``errors[]``: where it is, the line first when known."""
+    message = problem.message
+    if problem.line is not None:
+        message = _("line {line}: {message}").format(line=problem.line, message=message)
+    code = getattr(problem, "code", None) or None
+    where = problem.location or problem.source
+    return FieldProblem(field=where, message=message, line=problem.line, code=code)
 
 
 class ProblemDetails(BaseModel):
     """RFC 9457 problem details, with the rejected fields when the request was invalid."""
 
-    type: str = "about:blank"
+    type: str = Field(
+        "about:blank",
+        description="the kind of problem: /problems/ and the error's type (invalid-input, not-found, "
+        "conflict, bad-request, invalid-plant-file, store-busy, …), or about:blank when the status "
+        "says it all",
+    )
     title: str
     status: int
     detail: str | None = None
@@ -25,21 +75,43 @@ class ProblemDetails(BaseModel):
 
 
 class ApiProblem(Exception):
-    """Raised by routes and services' callers to answer with a problem document."""
+    """A problem document to answer with: a ``UserError``'s (``of``), or one only HTTP knows."""
 
     def __init__(
-        self, status: int, title: str, detail: str | None = None, errors: list[FieldProblem] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        errors: list[FieldProblem] | None = None,
+        type: str = "about:blank",  # the member's name in RFC 9457
     ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.title = title
         self.detail = detail
         self.errors = errors or []
+        self.type = type
+
+    @classmethod
+    def of(cls, error: UserError) -> ApiProblem:
+        """The problem document a user error's class declares, its title in the user's language."""
+        return cls(
+            error.status,
+            _(error.title),
+            error.summary,
+            [field_problem(p) for p in error.problems],
+            type=type_uri(error.problem_type),
+        )
 
     def document(self, instance: str | None = None) -> dict[str, Any]:
         """The JSON body."""
         return ProblemDetails(
-            title=self.title, status=self.status, detail=self.detail, instance=instance, errors=self.errors
+            type=self.type,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            errors=self.errors,
         ).model_dump(exclude_none=True)
 
 
@@ -70,10 +142,10 @@ _DESCRIPTIONS = {
 def problems_in_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI document with every error response as it is sent: problem details.
 
-    FastAPI documents its own 422 as ``application/json`` ``HTTPValidationError`` and puts a
-    ``responses=`` model under ``application/json``; the app answers every error, 422 included,
-    as ``application/problem+json`` with ``ProblemDetails``, so the document says so (and
-    clients and schemathesis check the bodies against it).
+    FastAPI documents its own validation error as ``application/json`` ``HTTPValidationError`` and
+    puts a ``responses=`` model under ``application/json``; the app answers every error, a
+    validation error included, as ``application/problem+json`` with ``ProblemDetails``, so the
+    document says so (and clients and schemathesis check the bodies against it).
     """
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, definition in (

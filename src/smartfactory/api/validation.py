@@ -1,12 +1,13 @@
-"""Pydantic's validation errors as field problems, in the user's language."""
+"""Pydantic's validation errors as the problems of an InvalidInput, in the user's language."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from smartfactory.api.problems import FieldProblem
+from smartfactory.app.errors import field_problem
 from smartfactory.app.i18n import gettext as _
+from smartfactory.model.errors import InvalidInput, Problem
 
 
 def _messages() -> dict[str, str]:
@@ -41,10 +42,10 @@ def _messages() -> dict[str, str]:
     }
 
 
-def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
-    """One FieldProblem per Pydantic error, named by where it is (query.start, body.answers…)."""
+def field_problems(errors: Sequence[Any]) -> list[Problem]:
+    """One problem per Pydantic error, located by where it is (query.start, body.answers…)."""
     templates = _messages()
-    found: list[FieldProblem] = []
+    found: list[Problem] = []
     for error in errors:
         location = ".".join(str(part) for part in error.get("loc", ()))
         template = templates.get(str(error.get("type")))
@@ -53,5 +54,10 @@ def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
             message = template.format(**ctx) if template is not None else str(error.get("msg", ""))
         except (KeyError, IndexError):
             message = str(error.get("msg", ""))
-        found.append(FieldProblem(field=location or "request", message=message))
+        found.append(field_problem(location or "request", message))
     return found
+
+
+def invalid_request(errors: Sequence[Any]) -> InvalidInput:
+    """The InvalidInput of a request Pydantic refused: every field at once."""
+    return InvalidInput(_("Some fields are not valid."), field_problems(errors))

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from smartfactory.app.errors import FieldProblem
+from smartfactory.app.errors import conflict, invalid, not_found
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.telemetry import Rejected, find_equipment, invalid, parse_time
+from smartfactory.app.telemetry import find_equipment, parse_time
 from smartfactory.app.workspace import Workspace
 from smartfactory.model.events import SCHEMAS, AlarmAction, EventType, Severity
 from smartfactory.model.plant import Plant
@@ -213,21 +213,23 @@ def _act(workspace: Workspace, equipment: str, code: str, username: str, action:
             message = _("Equipment {equipment} has never raised alarm {code}.").format(
                 equipment=found.id, code=code
             )
-            raise Rejected("not_found", message, [FieldProblem(field="path.code", message=message)])
+            raise not_found("path.code", message)
         life = _alarm(row)
         # ISA-18.2: an alarm that returned to normal unacknowledged still awaits acknowledgement;
         # only clearing needs it active
         if action is AlarmAction.cleared and not life.active:
-            raise _conflict(
+            raise conflict(
+                "path.code",
                 _("Alarm {code} of {equipment} is not active: it was cleared.").format(
                     code=code, equipment=found.id
-                )
+                ),
             )
         if action is AlarmAction.acknowledged and life.acknowledged_at is not None:
-            raise _conflict(
+            raise conflict(
+                "path.code",
                 _("Alarm {code} of {equipment} is already acknowledged.").format(
                     code=code, equipment=found.id
-                )
+                ),
             )
         # now, but never before the alarm's own events (stored data may lie in the future)
         moment = max(datetime.now(UTC).replace(tzinfo=None), row["last_at"] + _TICK)
@@ -235,10 +237,6 @@ def _act(workspace: Workspace, equipment: str, code: str, username: str, action:
         updated = latest_life(store, found.id, code)
     assert updated is not None
     return updated
-
-
-def _conflict(message: str) -> Rejected:
-    return Rejected("conflict", message, [FieldProblem(field="path.code", message=message)])
 
 
 def _write(

@@ -2,25 +2,25 @@
 
 Every question of a ladder has a key: a criterion, metric or CMMM requirement id,
 ``<scenario>.built`` and ``<scenario>.ai_used``, ``<sub-domain>.applicable``, and ``industry``.
-The registry keeps one row per key (``store.answers``). An answer is checked with the very
-checks of an answers file: the value is written into a small answers file and read back with
-``assess.answers.parse_answers``; only a value it accepts is saved, in its checked form. The
-saved rows are turned back into an answers file (``answers_text``) whenever the plant is
-assessed, so the web, the API and ``smartfactory assess --answers`` score the same answers.
+The registry keeps one row per key (``store.answers``). A typed answer is checked by its
+question (``assess.questionnaire``), the very check the answers file's checker runs, so a bad
+value gives the same problem code from the web form, the API and ``smartfactory assess``; only
+a value it accepts is saved, in its checked form. The saved rows are turned back into an answers
+file (``answers_text``) whenever the plant is assessed, so the web, the API and
+``smartfactory assess --answers`` score the same answers.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -28,25 +28,32 @@ from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import language, pick
 from smartfactory.app.workspace import Workspace
 from smartfactory.assess.answers import (
-    ANSWERS_SCHEMA,
     DEFAULT_FRAMEWORK,
-    INDUSTRIES,
     NOT_APPLICABLE,
-    UNKNOWN,
     Answers,
     AnswersFileError,
+    Entry,
     Frameworks,
     framework_of,
     parse_answers,
     resolve,
+    template,
 )
 from smartfactory.assess.framework import shipped
-from smartfactory.assess.schema import (
-    JudgementCriterion,
-    RelativeBenchmarkCriterion,
-    Text,
+from smartfactory.assess.questionnaire import (
+    Finding,
+    Kind,
+    Questions,
+    Section,
+    number_text,
+    problem_text,
+    scalar,
+    scenario_pair,
 )
-from smartfactory.model.errors import Problem, UserError
+from smartfactory.assess.questionnaire import Question as Spec
+from smartfactory.assess.questionnaire import questions as questions_of
+from smartfactory.model.errors import InvalidInput, NotFound, Problem, UserError
+from smartfactory.model.text import Text
 from smartfactory.store import Registry
 from smartfactory.store import answers as store
 
@@ -55,75 +62,36 @@ UPLOAD_SOURCE = "answers.yaml"  # how problems of an uploaded answers file name 
 MAX_ANSWERS_FILE = 1_000_000  # characters: a filled-in template is about 60 kB
 MAX_VALUE = 200  # characters of one typed answer
 
-Kind = Literal[
-    "industry", "yes_no", "benchmark", "judgement", "metric", "built", "ai_used", "applicable", "score"
-]
-Section = Literal["general", "criteria", "metrics", "scenarios", "cmmm"]
-_YES_NO_KINDS = ("yes_no", "benchmark", "built", "ai_used")
 
+class AnswerRejected(InvalidInput):
+    """A typed answer its question refuses: the key, the problem's code, its words in the user's language."""
 
-class AnswerRejected(UserError):
-    """A typed answer the answers-file checks refuse: which question, and why, in the user's language."""
+    title: ClassVar[str] = "Invalid answer"
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message, [Problem("answers", key, message)])
+    def __init__(self, key: str, problem: Problem | str) -> None:
+        if isinstance(problem, str):
+            problem = Problem("answers", key, problem)
+        super().__init__(problem.message, [problem])
         self.key = key
-        self.message = message
+        self.message = problem.message
+        self.code: str | None = getattr(problem, "code", None)
 
 
-class UnknownQuestion(UserError):
+class UnknownQuestion(NotFound):
     """No question of the framework has this key."""
 
     def __init__(self, key: str, framework: str) -> None:
-        super().__init__(
-            _("No question {key} in {framework}.").format(key=key, framework=framework),
-            [Problem("answers", key, _("No such question."))],
-        )
+        # a 404 says it all: its problem names the key, in words only (no value problem code)
+        message = problem_text("answer.unknown_question", {"key": key, "framework": framework}, language())
+        super().__init__(message, [Problem("answers", key, message)])
         self.key = key
 
 
+def _reject(key: str, finding: Finding) -> AnswerRejected:
+    return AnswerRejected(key, finding.at("answers", key, None, language()))
+
+
 # --- the questions of a framework ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One question: its key, what it accepts, and its texts in both languages."""
-
-    key: str
-    kind: Kind
-    section: Section
-    group: str
-    text: Text | None
-    confidence: str
-    choices: tuple[str, ...] = ()
-    low: float | None = None
-    high: float | None = None
-    unit: str | None = None
-    detail: Text | None = None
-    level: int | None = None
-    criterion_type: str | None = None
-    evidence: tuple[Text, ...] = ()
-    used_by: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Group:
-    """Questions shown together: a ladder level, the metrics, a scenario stage, a CMMM sub-domain."""
-
-    id: str
-    section: Section
-    title: Text
-    detail: Text | None
-    keys: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Questions:
-    """Every question of a framework, by key and in groups."""
-
-    fw: Frameworks
-    specs: dict[str, Spec]
-    groups: tuple[Group, ...]
 
 
 def frameworks(framework: str | None = None) -> Frameworks:
@@ -131,306 +99,36 @@ def frameworks(framework: str | None = None) -> Frameworks:
     return resolve(framework or DEFAULT_FRAMEWORK)
 
 
-def number_text(value: float) -> str:
-    """A number as an answer is saved: ``1`` for 1.0, ``0.86`` for 0.86 (exact, no rounding)."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
 @cache
 def questions(framework: str = DEFAULT_FRAMEWORK) -> Questions:
-    """The questions of a ladder, grouped as the answers file groups them."""
-    fw = frameworks(framework)
-    g, cm, sc = fw.gradient, fw.cmmm, fw.scenarios
-    specs: dict[str, Spec] = {}
-    groups: list[Group] = []
-
-    def add(group: Group, items: Iterable[Spec]) -> None:
-        keys = []
-        for spec in items:
-            specs[spec.key] = spec
-            keys.append(spec.key)
-        if keys:
-            groups.append(replace(group, keys=tuple(keys)))
-
-    general = Text(en="General", zh="基本信息")
-    add(
-        Group("general", "general", general, None, ()),
-        [Spec("industry", "industry", "general", "general", None, "V", INDUSTRIES)],
-    )
-    judgement = tuple(number_text(v) for v in g.judgement.scale)
-    metric_names = {m.id: m.name for m in fw.metrics.metrics}
-    for level in g.levels:
-        items = []
-        for c in fw.answered_criteria(level.id):
-            if isinstance(c, JudgementCriterion):
-                kind: Kind = "judgement"
-                choices = judgement
-                confidence = c.confidence if c.confidence != "V" else g.judgement.confidence
-            else:
-                kind = "benchmark" if isinstance(c, RelativeBenchmarkCriterion) else "yes_no"
-                choices = ("yes", "no")
-                confidence = c.confidence
-            items.append(
-                Spec(
-                    c.id,
-                    kind,
-                    "criteria",
-                    f"criteria.{level.id}",
-                    c.question or c.text,
-                    confidence,
-                    choices,
-                    detail=c.text if c.question else None,
-                    criterion_type=c.type,
-                    evidence=tuple(metric_names[m] for m in c.evidence if m in metric_names),
-                )
-            )
-        add(Group(f"criteria.{level.id}", "criteria", level.name, level.focus, ()), items)
-    users: dict[str, list[str]] = {}
-    for c in g.criteria:
-        metric = getattr(getattr(c, "params", None), "metric", None)
-        if isinstance(metric, str):
-            users.setdefault(metric, []).append(c.id)
-    add(
-        Group("metrics", "metrics", Text(en="Declared metrics", zh="申报的指标值"), None, ()),
-        [
-            Spec(
-                m.id,
-                "metric",
-                "metrics",
-                "metrics",
-                m.name,
-                "V",
-                (),
-                m.range[0],
-                m.range[1],
-                m.unit,
-                detail=m.how,
-                used_by=tuple(users.get(m.id, ())),
-            )
-            for m in fw.asked_metrics()
-        ],
-    )
-    dims = {d.id: d for d in sc.dimensions}
-    for stage in sc.stages:
-        items = []
-        for s in sc.scenarios:
-            if s.stage != stage.id:
-                continue
-            for part in ("built", "ai_used"):
-                items.append(
-                    Spec(
-                        f"{s.id}.{part}",
-                        "built" if part == "built" else "ai_used",
-                        "scenarios",
-                        f"scenarios.{stage.id}",
-                        s.name,
-                        s.confidence,
-                        ("yes", "no"),
-                        detail=s.description if part == "built" else None,
-                    )
-                )
-        add(Group(f"scenarios.{stage.id}", "scenarios", stage.name, dims[stage.dimension].name, ()), items)
-    domains = {d.id: d for d in cm.domains}
-    scores = tuple(number_text(v.value) for v in cm.scoring.values)
-    for factor in cm.factors:
-        for sub in cm.subdomains:
-            if domains[sub.domain].factor != factor.id:
-                continue
-            applicable = Spec(
-                f"{sub.id}.applicable",
-                "applicable",
-                "cmmm",
-                f"cmmm.{sub.id}",
-                sub.name,
-                sub.confidence,
-                ("yes", NOT_APPLICABLE) if sub.tailorable else ("yes",),
-            )
-            items = []
-            if sub.tailorable:
-                items.append(applicable)
-            else:
-                # kept (its note and attachments), not asked: it always applies
-                specs[applicable.key] = applicable
-            items += [
-                Spec(
-                    r.id,
-                    "score",
-                    "cmmm",
-                    f"cmmm.{sub.id}",
-                    r.text,
-                    r.confidence,
-                    scores,
-                    level=r.level,
-                )
-                for r in sub.requirements
-            ]
-            detail = Text(
-                en=f"{factor.name.en} · {domains[sub.domain].name.en}",
-                zh=f"{factor.name.zh} · {domains[sub.domain].name.zh}",
-            )
-            add(Group(f"cmmm.{sub.id}", "cmmm", sub.name, detail, ()), items)
-    return Questions(fw, specs, tuple(groups))
+    """The questions of a ladder (``assess.questionnaire``), grouped as the answers file groups them."""
+    return questions_of(frameworks(framework))
 
 
 # --- answers as an answers file ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One answer ready to be written into an answers file: a YAML scalar, note and attachments."""
-
-    value: bool | float | str | None
-    note: str | None = None
-    attachments: tuple[str, ...] = ()
-
-
-def _emit(value: bool | float | str) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return number_text(value) if math.isfinite(value) else json.dumps(str(value))
-    # a JSON string is a YAML double-quoted scalar: nothing typed can change the file's structure
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _extras(out: list[str], pad: str, entry: Entry) -> None:
-    if entry.note:
-        out.append(f"{pad}note: {json.dumps(entry.note, ensure_ascii=False)}")
-    if entry.attachments:
-        out.append(f"{pad}attachments: {json.dumps(list(entry.attachments), ensure_ascii=False)}")
-
-
-def _item(out: list[str], pad: str, key: str, entry: Entry) -> None:
-    out.append(f"{pad}{key}:")
-    if entry.value is not None:
-        out.append(f"{pad}  answer: {_emit(entry.value)}")
-    _extras(out, pad + "  ", entry)
-    if entry.value is None and not entry.note and not entry.attachments:
-        out[-1] += " {}"
-
-
 def answers_text(fw: Frameworks, entries: Mapping[str, Entry]) -> str:
-    """An answers file (schema ``smartfactory.answers/1``) holding ``entries``, keyed as the questions."""
-    g, cm, sc = fw.gradient, fw.cmmm, fw.scenarios
-    out = [
-        f"schema: {ANSWERS_SCHEMA}",
-        f"framework: {g.id}",
-        f"layers: [{', '.join(g.layers)}]",
-        f"cmmm: {cm.id}",
-        f"scenarios: {sc.id}",
-    ]
-    industry = entries.get("industry")
-    if industry is not None and industry.value is not None:
-        out.append(f"industry: {_emit(industry.value)}")
-    out.append("criteria:")
-    start = len(out)
-    for level in g.levels:
-        asked = [c.id for c in fw.answered_criteria(level.id) if c.id in entries]
-        if asked:
-            out.append(f"  {level.id}:")
-            for cid in asked:
-                _item(out, "    ", cid, entries[cid])
-    if len(out) == start:
-        out[-1] += " {}"
-    out.append("metrics:")
-    start = len(out)
-    for m in fw.asked_metrics():
-        if m.id in entries:
-            _item(out, "  ", m.id, entries[m.id])
-    if len(out) == start:
-        out[-1] += " {}"
-    out.append("scenarios_built:")
-    start = len(out)
-    for stage in sc.stages:
-        lines: list[str] = []
-        for s in sc.scenarios:
-            built, ai = entries.get(f"{s.id}.built"), entries.get(f"{s.id}.ai_used")
-            if s.stage != stage.id or (built is None and ai is None):
-                continue
-            lines.append(f"    {s.id}:")
-            if built is not None and built.value is not None:
-                lines.append(f"      built: {_emit(built.value)}")
-            if ai is not None and ai.value is not None:
-                lines.append(f"      ai_used: {_emit(ai.value)}")
-            if built is not None:
-                _extras(lines, "      ", built)
-            if not lines[-1].startswith("      "):
-                lines[-1] += " {}"
-        if lines:
-            out.append(f"  {stage.id}:")
-            out += lines
-    if len(out) == start:
-        out[-1] += " {}"
-    out.append("cmmm_requirements:")
-    start = len(out)
-    domains = {d.id: d for d in cm.domains}
-    for factor in cm.factors:
-        lines = []
-        for sub in cm.subdomains:
-            if domains[sub.domain].factor != factor.id:
-                continue
-            applicable = entries.get(f"{sub.id}.applicable")
-            scored = [r.id for r in sub.requirements if r.id in entries]
-            if applicable is None and not scored:
-                continue
-            lines.append(f"    {sub.id}:")
-            if applicable is not None:
-                if applicable.value is not None:
-                    lines.append(f"      applicable: {_emit(applicable.value)}")
-                _extras(lines, "      ", applicable)
-            if scored:
-                lines.append("      requirements:")
-                for rid in scored:
-                    _item(lines, "        ", rid, entries[rid])
-            if not lines[-1].startswith("      "):
-                lines[-1] += " {}"
-        if lines:
-            out.append(f"  {factor.id}:")
-            out += lines
-    if len(out) == start:
-        out[-1] += " {}"
-    return "\n".join(out) + "\n"
+    """The answers file ``smartfactory assess template`` writes, with ``entries`` (by question key) in it."""
+    return template(fw, language(), answers=entries)
 
 
 def _stored_scalar(spec: Spec, text: str | None) -> bool | float | str | None:
-    """A saved value as the YAML scalar an answers file holds (numbers as numbers)."""
+    """A saved value as its question reads it (yes a bool, 0.8 a number); as saved if it refuses it."""
     if text is None:
         return None
-    if spec.kind in ("judgement", "score") or (spec.kind == "metric" and text != UNKNOWN):
-        try:
-            return float(text)
-        except ValueError:
-            return text  # the checks report it
-    return text
+    value, finding = spec.check(scalar(text))
+    # a row saved before a framework changed can be refused now: the file's checks then report it
+    return text if finding is not None or value is None else value
 
 
 def entries_of(q: Questions, saved: Mapping[str, store.StoredAnswer]) -> dict[str, Entry]:
     """The saved rows as answers-file entries (rows of keys the framework no longer asks are left out)."""
     return {
-        key: Entry(_stored_scalar(q.specs[key], row.value), row.note, row.attachments)
+        key: Entry(_stored_scalar(q.by_key[key], row.value), row.note, row.attachments)
         for key, row in saved.items()
-        if key in q.specs
+        if key in q.by_key
     }
-
-
-def _value_of(spec: Spec, answers: Answers) -> bool | float | str | None:
-    """The checked value of one question in loaded answers (None: not answered)."""
-    key = spec.key
-    if spec.kind == "industry":
-        return answers.industry
-    if spec.section == "criteria":
-        return answers.criteria[key].value if key in answers.criteria else None
-    if spec.section == "metrics":
-        return answers.metrics[key].value if key in answers.metrics else None
-    if spec.kind in ("built", "ai_used"):
-        sid = key.rsplit(".", 1)[0]
-        found = answers.scenarios.get(sid)
-        if found is None:
-            return None
-        return found.built if spec.kind == "built" else found.ai_used
-    if spec.kind == "applicable":
-        return NOT_APPLICABLE if key.rsplit(".", 1)[0] in answers.not_applicable else "yes"
-    return answers.cmmm[key].value if key in answers.cmmm else None
 
 
 def saved_text(value: bool | float | str | None) -> str | None:
@@ -543,88 +241,43 @@ def _typed(raw: str | float | bool | None) -> str | None:
     return raw.strip() or None
 
 
-def _scalar(spec: Spec, text: str) -> bool | float | str | None:
-    """The YAML scalar ``text`` is in an answers file; an AnswerRejected for anything else."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    if len(text) > MAX_VALUE:
-        raise AnswerRejected(spec.key, _("Enter at most {count} characters.").format(count=MAX_VALUE))
-    if "\n" in text or "\r" in text:
-        raise AnswerRejected(spec.key, allowed_message(spec))
-    try:
-        value = YAML(typ="rt", pure=True).load(text)
-    except (YAMLError, ValueError):
-        raise AnswerRejected(spec.key, allowed_message(spec)) from None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise AnswerRejected(spec.key, allowed_message(spec))
-
-
-def allowed_message(spec: Spec) -> str:
-    """What a question accepts, in the user's language."""
-    if spec.kind == "industry":
-        return _("Choose discrete or process.")
-    if spec.kind in _YES_NO_KINDS:
-        return _("Answer yes or no.")
-    if spec.kind == "applicable":
-        return _("Answer yes or not applicable.")
-    if spec.kind == "metric":
-        low = number_text(spec.low or 0.0)
-        high = number_text(spec.high or 0.0)
-        if spec.unit == "ratio":
-            return _("Enter a number from {low} to {high} (a ratio; 86% is 0.86), or unknown.").format(
-                low=low, high=high
-            )
-        return _("Enter a number from {low} to {high} ({unit}), or unknown.").format(
-            low=low, high=high, unit=spec.unit
-        )
-    return _("Choose one of {allowed}.").format(allowed=" / ".join(spec.choices))
-
-
-def _rejection(spec: Spec, problems: list[Problem]) -> str:
-    where = " ".join(p.location for p in problems)
-    if spec.kind == "built" and ".ai_used" in where:
-        return _("AI use is answered yes: answer it no first; a scenario not built uses no AI.")
-    if spec.kind == "ai_used" and any("needs built" in p.message for p in problems):
-        return _("A scenario not built uses no AI: answer built yes first, or answer no.")
-    return allowed_message(spec)
-
-
 def check_answer(
     q: Questions, saved_rows: Mapping[str, store.StoredAnswer], key: str, raw: str | float | bool | None
 ) -> str | None:
-    """The value to save for ``key`` (None: clear it), checked by the answers-file checks.
+    """The value to save for ``key`` (None: clear it), checked by its question.
 
-    The answer goes into a small answers file with the other answer it depends on (``built``
-    and ``ai_used`` of one scenario) and is read back by ``parse_answers``; a value it refuses
-    raises AnswerRejected with what the question accepts, in the user's language.
+    The typed text is read as the answers file would read it (``0.8`` a number, ``86%`` a
+    percentage) and checked by the question, then with the answer it depends on (``built`` and
+    ``ai_used`` of one scenario); a value refused raises AnswerRejected with the problem's code
+    and its words in the user's language.
     """
-    spec = q.specs.get(key)
+    spec = q.get(key)
     if spec is None:
         raise UnknownQuestion(key, q.fw.gradient.id)
     text = _typed(raw)
     if text is None:
         return None
-    value = _scalar(spec, text)
+    if len(text) > MAX_VALUE:
+        raise _reject(key, spec.refuse("answer.too_long", text[:20] + "…", count=MAX_VALUE))
+    value, finding = spec.check(scalar(text))
+    if finding is not None:
+        raise _reject(key, finding)
     if value is None:
         return None
-    entries: dict[str, Entry] = {key: Entry(value)}
     if spec.kind in ("built", "ai_used"):
         sid = key.rsplit(".", 1)[0]
         other = f"{sid}.ai_used" if spec.kind == "built" else f"{sid}.built"
         row = saved_rows.get(other)
-        if row is not None and row.value is not None:
-            entries[other] = Entry(_stored_scalar(q.specs[other], row.value))
-    try:
-        # read in English: _rejection tells the problems apart by their words, then says them in the user's
-        answers = parse_answers(answers_text(q.fw, entries), "answer", q.fw, allow_missing=True, lang="en")
-    except AnswersFileError as exc:
-        raise AnswerRejected(key, _rejection(spec, exc.problems)) from None
-    if spec.kind == "ai_used":
-        # a scenario not built reads as no AI whatever was typed; keep what was typed (checked above)
-        return "yes" if value is True or str(value).strip().lower() in ("yes", "true") else "no"
-    return saved_text(_value_of(spec, answers))
+        saved_other = q[other].check(scalar(row.value))[0] if row is not None and row.value else None
+        built, ai = (value, saved_other) if spec.kind == "built" else (saved_other, value)
+        pair = scenario_pair(sid, _bool(built), _bool(ai))
+        if pair is not None:
+            raise _reject(key, pair)
+    return saved_text(value)
+
+
+def _bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 class AnswerIn(BaseModel):
@@ -668,7 +321,7 @@ def save_answer(
     rows = store.saved_answers(registry, q.fw.gradient.id)
     checked = check_answer(q, rows, key, value)
     if attachments is not None and any(not a.strip() or len(a) > 1000 for a in attachments):
-        raise AnswerRejected(key, _("Attachments are file names or links, one per entry."))
+        raise _reject(key, Finding("answer.bad_attachments", {"key": key}))
     stored = store.save_answer(
         registry, q.fw.gradient.id, key, checked, username, note=note, attachments=attachments
     )
@@ -699,6 +352,22 @@ class ImportResult(BaseModel):
     missing: list[str] = Field(description="questions left blank in the file (scored 0 until answered)")
 
 
+def _file_problem(code: str, source: str) -> AnswersFileError:
+    finding = Finding(code, {"source": source, "count": MAX_ANSWERS_FILE})
+    problem = finding.at(source, "file", None, language())
+    return AnswersFileError(problem.message, [problem])
+
+
+def decode_upload(raw: bytes, source: str = UPLOAD_SOURCE) -> str:
+    """An uploaded answers file as text; an AnswersFileError when it is too large or not UTF-8."""
+    if len(raw) > 4 * MAX_ANSWERS_FILE:
+        raise _file_problem("answers_file.too_large", source)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _file_problem("answers_file.not_utf8", source) from None
+
+
 def import_answers(
     workspace: Workspace | Registry,
     yaml_text: str,
@@ -713,9 +382,7 @@ def import_answers(
     a file with problems raises an AnswersFileError listing each with its line, and nothing is saved.
     """
     if len(yaml_text) > MAX_ANSWERS_FILE:
-        raise AnswersFileError(
-            _("The answers file is too large: at most {count} characters.").format(count=MAX_ANSWERS_FILE)
-        )
+        raise _file_problem("answers_file.too_large", source)
     if framework is None:
         written_for = framework_of(yaml_text)
         framework = written_for if written_for in shipped().ids() else DEFAULT_FRAMEWORK
@@ -753,6 +420,7 @@ class Question(BaseModel):
     confidence: Literal["V", "S", "U"] = Field(description="V verified, S secondary source, U unverified")
     unverified: bool = Field(description="the threshold or text rests on a secondary or unverified source")
     choices: list[Choice] = Field(default_factory=list, description="the allowed answers (empty: a number)")
+    allowed: str = Field(description="what it accepts, in words, in the user's language")
     min: float | None = None
     max: float | None = None
     unit: str | None = None
@@ -834,6 +502,7 @@ def question_of(spec: Spec, row: store.StoredAnswer | None, fw: Frameworks) -> Q
         confidence=spec.confidence,
         unverified=spec.confidence in ("S", "U"),
         choices=[Choice(value=c, label=choice_label(spec, c, fw)) for c in spec.choices],
+        allowed=spec.allowed.get(language()),
         min=spec.low,
         max=spec.high,
         unit=spec.unit,
@@ -856,7 +525,7 @@ def questionnaire(workspace: Workspace | Registry, framework: str | None = None)
     rows = store.saved_answers(_registry(workspace), q.fw.gradient.id)
     groups = []
     for group in q.groups:
-        items = [question_of(q.specs[k], rows.get(k), q.fw) for k in group.keys]
+        items = [question_of(q.by_key[k], rows.get(k), q.fw) for k in group.keys]
         groups.append(
             QuestionGroup(
                 id=group.id,
@@ -880,15 +549,15 @@ def questionnaire(workspace: Workspace | Registry, framework: str | None = None)
 def answer_of(workspace: Workspace | Registry, key: str, framework: str | None = None) -> Question:
     """One question with its saved answer (UnknownQuestion when the ladder has no such key)."""
     q = questions(framework or DEFAULT_FRAMEWORK)
-    spec = q.specs.get(key)
+    spec = q.by_key.get(key)
     if spec is None:
         raise UnknownQuestion(key, q.fw.gradient.id)
     rows = store.saved_answers(_registry(workspace), q.fw.gradient.id)
     return question_of(spec, rows.get(key), q.fw)
 
 
-def problems_by_line(exc: UserError) -> list[tuple[str, str]]:
-    """The problems of a refused answers file as (where, message), the line first."""
+def problems_by_line(exc: UserError) -> list[tuple[str, str, str | None]]:
+    """The problems of a refused answers file as (where, message, code), the line first in the message."""
     found = []
     for p in exc.problems:
         where = p.location or p.source
@@ -897,7 +566,7 @@ def problems_by_line(exc: UserError) -> list[tuple[str, str]]:
             if p.line is not None
             else p.message
         )
-        found.append((where, message))
+        found.append((where, message, getattr(p, "code", None)))
     return found
 
 
@@ -911,6 +580,7 @@ __all__ = [
     "answer_of",
     "answers_text",
     "check_answer",
+    "decode_upload",
     "export_text",
     "import_answers",
     "questionnaire",

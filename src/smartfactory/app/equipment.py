@@ -14,13 +14,14 @@ import duckdb
 from pydantic import BaseModel, Field
 
 from smartfactory.app import alarms as alarm_service
-from smartfactory.app.i18n import language, pick
-from smartfactory.app.plant import EquipmentInfo, Names, equipment_list
+from smartfactory.app.i18n import language, local_text
+from smartfactory.app.plant import EquipmentInfo, equipment_list
 from smartfactory.app.workspace import Workspace
 from smartfactory.kpi import catalogue, compute_result
 from smartfactory.kpi.labels import labels
 from smartfactory.model.events import State
 from smartfactory.model.plant import Plant
+from smartfactory.model.text import Text
 from smartfactory.store import TelemetryStore
 from smartfactory.store.scenario_runs import ScenarioRunRecord, list_scenario_runs
 
@@ -37,7 +38,7 @@ _ANOMALY_METRICS = ("failure_warning_rate", "median_lead_time_h", "alarms_raised
 def state_label(state: str) -> str:
     """A machine state's name in the current language."""
     text = labels()["state"].get(state)
-    return pick(text.en, text.zh) if text is not None else state
+    return local_text(text) if text is not None else state
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -47,7 +48,7 @@ class MachineRow(BaseModel):
     """A machine in the list: its state at ``as_of`` and its active alarms."""
 
     id: str
-    name: Names
+    name: Text
     kind: str
     key: bool
     state: State | None = None
@@ -60,7 +61,7 @@ class LineGroup(BaseModel):
     """A line and its machines, in plant-file order."""
 
     id: str
-    name: Names
+    name: Text
     machines: list[MachineRow]
 
 

@@ -24,7 +24,15 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
-from smartfactory.model.text import LANGUAGES, Lang, parse_language, resolve_language
+from smartfactory.model.text import (
+    LANGUAGES,
+    Lang,
+    Text,
+    choose,
+    language_tag,
+    parse_language,
+    resolve_language,
+)
 
 LOCALES: dict[Lang, str] = {"zh": "zh_CN", "en": "en"}
 CATALOGUES = Path(__file__).with_name("locale")
@@ -86,12 +94,18 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def local_text(text: Text) -> str:
+    """A bilingual data text (a plant, KPI or scenario name …) in the current language."""
+    return text.get(language())
+
+
 def pick(en: str, zh: str) -> str:
-    """Of a text the data files give in both languages, the one of the current language."""
-    return zh if language() == "zh" and zh else en
+    """Of a text given as an English and a Chinese string, the one of the current language."""
+    # a missing Chinese text falls back to the English one rather than leaving a blank
+    return choose(language(), en, zh or en)
 
 
-__all__ = ["LANGUAGES", "Lang", "parse_language", "resolve_language"]
+__all__ = ["LANGUAGES", "Lang", "Text", "language_tag", "parse_language", "resolve_language"]
 
 
 def negotiate(accept_language: str | None) -> Lang:

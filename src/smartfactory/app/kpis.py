@@ -10,6 +10,8 @@ dedupes on insert), so a count that did not change means the rows did not change
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -19,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from smartfactory.app.cache import MISSING, NeedsStore, Snapshot, cached_snapshot, snapshot
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.i18n import language, pick
+from smartfactory.app.i18n import language, pick, resolve_language, use_language
 from smartfactory.app.workspace import Workspace
 from smartfactory.kpi import KpiResult, Per, catalogue, compute_result, why_null
 from smartfactory.kpi.labels import labels
@@ -27,6 +29,7 @@ from smartfactory.kpi.losses import LossReport, losses
 from smartfactory.model.errors import Problem, UserError
 from smartfactory.model.hierarchy import build_tree
 from smartfactory.model.plant import Level, Plant
+from smartfactory.model.text import Text
 
 MAX_DAYS = 400  # the longest period one request may ask for (about 13 months)
 CACHE_ENV = "SMARTFACTORY_RESULT_CACHE"  # "off" computes every request (the benchmark's baseline)
@@ -36,11 +39,7 @@ T = TypeVar("T")
 # --- the response models -------------------------------------------------------------------
 
 
-class Names(BaseModel):
-    """A name in both languages."""
-
-    en: str
-    zh: str
+Names = Text  # a node's or KPI's name in both languages: the one bilingual text type
 
 
 class KpiRow(BaseModel):
@@ -181,14 +180,40 @@ class KpiQuery:
         return (self.start, self.end, self.by, self.per, self.node, self.kpis)
 
 
-def _problem(field: str, message: str, summary: str | None = None) -> UserError:
-    return UserError(
-        summary or _("The request cannot be answered: {message}").format(message=message),
-        [Problem(source="query", location=field, message=message)],
-    )
+@dataclass(frozen=True)
+class Fields:
+    """How a front end names the parameters in its problems, and the longest period it answers.
+
+    The API names query fields (``query.from``) in a problem document; the CLI names its options
+    (``--from``) in a one-line error. The parsing is the same.
+    """
+
+    prefix: str = "query."
+    source: str | None = "query"  # a problem's source; None: a one-line error without problems
+    max_days: int | None = MAX_DAYS  # a server bounds the work one request may ask for
+
+    def name(self, param: str) -> str:
+        """How this front end spells the parameter ``param`` (``from``, ``to``, ``kpi`` …)."""
+        return self.prefix + param
+
+    def problem(self, param: str, message: str) -> UserError:
+        """The error for a bad ``param``, naming it as this front end does."""
+        field = self.name(param)
+        if self.source is None:
+            return UserError(f"{field}: {message}")
+        return UserError(
+            _("The request cannot be answered: {message}").format(message=message),
+            [Problem(source=self.source, location=field, message=message)],
+        )
 
 
-def parse_kpis(values: list[str] | None) -> tuple[str, ...] | None:
+API_FIELDS = Fields()
+CLI_FIELDS = Fields(prefix="--", source=None, max_days=None)
+
+
+def parse_kpis(
+    values: list[str] | None, fields: Fields = API_FIELDS, param: str = "kpi"
+) -> tuple[str, ...] | None:
     """KPI ids from repeated and comma-separated values ('all' or none: every KPI)."""
     ids = [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
     if not ids or "all" in ids:
@@ -196,8 +221,8 @@ def parse_kpis(values: list[str] | None) -> tuple[str, ...] | None:
     known = catalogue().kpis
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise _problem(
-            "query.kpi",
+        raise fields.problem(
+            param,
             _("Unknown KPI {kpi}; use 'all' or any of: {known}.").format(
                 kpi=", ".join(unknown), known=", ".join(known)
             ),
@@ -205,33 +230,33 @@ def parse_kpis(values: list[str] | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(ids))
 
 
-def parse_level(value: Level | str, field: str = "query.by") -> Level:
+def parse_level(value: Level | str, fields: Fields = API_FIELDS) -> Level:
     """A hierarchy level, or a field problem naming the levels."""
     try:
         return Level(value)
     except ValueError:
-        raise _problem(
-            field,
+        raise fields.problem(
+            "by",
             _("{value} is not a hierarchy level; use one of: {allowed}.").format(
                 value=value, allowed=", ".join(v.value for v in Level)
             ),
         ) from None
 
 
-def parse_per(value: Per | str, field: str = "query.per") -> Per:
+def parse_per(value: Per | str, fields: Fields = API_FIELDS) -> Per:
     """A period kind, or a field problem naming the kinds."""
     try:
         return Per(value)
     except ValueError:
-        raise _problem(
-            field,
+        raise fields.problem(
+            "per",
             _("{value} is not a period; use one of: {allowed}.").format(
                 value=value, allowed=", ".join(p.value for p in Per)
             ),
         ) from None
 
 
-def parse_node(plant: Plant, node: str | None) -> str | None:
+def parse_node(plant: Plant, node: str | None, fields: Fields = API_FIELDS) -> str | None:
     """A node of the plant's hierarchy (or None), or a field problem naming the nodes."""
     if node is None or node == "":
         return None
@@ -239,23 +264,23 @@ def parse_node(plant: Plant, node: str | None) -> str | None:
     if node in ids:
         return node
     known = [n.id for n in build_tree(plant).walk() if n.level is not Level.equipment]
-    raise _problem(
-        "query.node",
+    raise fields.problem(
+        "node",
         _("No node {node} in plant {plant}; use one of {known} or an equipment id.").format(
             node=node, plant=plant.plant.id, known=", ".join(known)
         ),
     )
 
 
-def _moment(text: str, field: str) -> datetime:
+def _moment(text: str, param: str, fields: Fields) -> datetime:
     try:
         found: date | datetime = date.fromisoformat(text)
     except ValueError:
         try:
             found = datetime.fromisoformat(text)
         except ValueError:
-            raise _problem(
-                field,
+            raise fields.problem(
+                param,
                 _("{value} is not a date or time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM.").format(value=text),
             ) from None
     if not isinstance(found, datetime):
@@ -276,7 +301,7 @@ def utc_to_local(utc_naive: datetime, tz: ZoneInfo) -> datetime:
 
 
 def stored_days(snap: Snapshot, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
-    """Whole plant-local days around the stored events (the CLI's default period), or None."""
+    """Whole plant-local days around the stored events (the default period), or None."""
     first, last = snap.time_range()
     if first is None or last is None:
         return None
@@ -288,27 +313,29 @@ def stored_days(snap: Snapshot, tz: ZoneInfo) -> tuple[datetime, datetime] | Non
     return lo, max(hi, lo + timedelta(days=1))
 
 
-def parse_window(snap: Snapshot, start: str | None, end: str | None) -> tuple[datetime, datetime]:
+def parse_window(
+    snap: Snapshot, start: str | None, end: str | None, fields: Fields = API_FIELDS
+) -> tuple[datetime, datetime]:
     """The plant-local period asked for; a missing end defaults to whole days around the data."""
     tz = ZoneInfo(snap.plant.plant.timezone)
-    lo = _to_local(_moment(start, "query.from"), tz) if start else None
-    hi = _to_local(_moment(end, "query.to"), tz) if end else None
+    lo = _to_local(_moment(start, "from", fields), tz) if start else None
+    hi = _to_local(_moment(end, "to", fields), tz) if end else None
     if lo is None or hi is None:
         days = stored_days(snap, tz)
         if days is None:
-            raise _problem("query.from", _("The store holds no events yet; give from and to."))
+            raise fields.problem("from", _("The store holds no events yet; give from and to."))
         lo = lo if lo is not None else days[0]
         hi = hi if hi is not None else days[1]
     if hi <= lo:
-        raise _problem(
-            "query.to",
+        raise fields.problem(
+            "to",
             _("The period is empty or inverted: 'to' ({end}) must be after 'from' ({start}).").format(
                 start=lo.isoformat(sep=" "), end=hi.isoformat(sep=" ")
             ),
         )
-    if hi - lo > timedelta(days=MAX_DAYS):
-        raise _problem(
-            "query.to", _("The period may span at most {days} days; ask for less.").format(days=MAX_DAYS)
+    if fields.max_days is not None and hi - lo > timedelta(days=fields.max_days):
+        raise fields.problem(
+            "to", _("The period may span at most {days} days; ask for less.").format(days=fields.max_days)
         )
     return lo, hi
 
@@ -322,13 +349,21 @@ def kpi_query(
     per: Per | str = Per.day,
     node: str | None = None,
     kpis: list[str] | None = None,
+    fields: Fields = API_FIELDS,
 ) -> KpiQuery:
-    """Check the parameters of ``GET /api/v1/kpis`` (each problem names its field)."""
-    level, cut = parse_level(by), parse_per(per)
-    chosen = parse_kpis(kpis)
-    where = parse_node(snap.plant, node)
-    lo, hi = parse_window(snap, start, end)
+    """Check the parameters of ``GET /api/v1/kpis`` and ``smartfactory kpi`` (problems name the field)."""
+    level, cut = parse_level(by, fields), parse_per(per, fields)
+    chosen = parse_kpis(kpis, fields)
+    where = parse_node(snap.plant, node, fields)
+    lo, hi = parse_window(snap, start, end, fields)
     return KpiQuery(lo, hi, level, cut, where, chosen)
+
+
+@contextmanager
+def _in_language(lang: str | None) -> Iterator[None]:
+    """Inside the block, ``lang`` (any zh or en tag) or, when None, the current language."""
+    with use_language(language() if lang is None else resolve_language(lang)):
+        yield
 
 
 # --- KPIs ----------------------------------------------------------------------------------
@@ -425,6 +460,24 @@ def kpi_report_json(snap: Snapshot, query: KpiQuery, compute: bool = True) -> by
     return snap.cached(key, lambda: kpi_report(snap, query).model_dump_json().encode())
 
 
+def kpis_report(
+    workspace: Workspace,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: Level | str = Level.line,
+    per: Per | str = Per.day,
+    node: str | None = None,
+    kpis: list[str] | None = None,
+    lang: str | None = None,
+    fields: Fields = API_FIELDS,
+) -> KpiReport:
+    """The KPI rows of ``GET /api/v1/kpis`` and ``smartfactory kpi`` (lang None: the current language)."""
+    with _in_language(lang), snapshot(workspace) as snap:
+        query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis, fields=fields)
+        return kpi_report(snap, query)
+
+
 def kpis_json(
     workspace: Workspace,
     *,
@@ -434,9 +487,10 @@ def kpis_json(
     per: Per | str = Per.day,
     node: str | None = None,
     kpis: list[str] | None = None,
+    lang: str | None = None,
 ) -> bytes:
-    """``kpis`` serialised as the API answers it (computed when not cached)."""
-    with snapshot(workspace) as snap:
+    """``kpis_report`` serialised as the API answers it (computed when not cached)."""
+    with _in_language(lang), snapshot(workspace) as snap:
         query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis)
         body = kpi_report_json(snap, query)
         assert body is not None  # computed
@@ -452,17 +506,127 @@ async def cached_kpis_json(
     per: Per | str = Per.day,
     node: str | None = None,
     kpis: list[str] | None = None,
+    lang: str | None = None,
 ) -> bytes | None:
     """``kpis_json`` from the cache only, for the event loop: None when it must be computed.
 
     Bad parameters still raise their field problems here.
     """
     snap = await cached_snapshot(workspace)
-    try:
-        query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis)
-        return kpi_report_json(snap, query, compute=False)
-    except NeedsStore:
-        return None
+    with _in_language(lang):
+        try:
+            query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis)
+            return kpi_report_json(snap, query, compute=False)
+        except NeedsStore:
+            return None
+
+
+# --- one KPI explained -----------------------------------------------------------------------
+
+
+class ExplainedRow(BaseModel):
+    """One node and period of an explained KPI: the elements it reads and the KPIs on the way."""
+
+    node: str
+    name: str = Field(description="the node's name in the request's language")
+    period_start: datetime
+    period_end: datetime
+    shift: str | None = None
+    elements: dict[str, float | None] = Field(description="element id → value")
+    values: dict[str, float | None] = Field(description="KPI id → value, the explained KPI last")
+    why_null: str | None = Field(None, description="why the explained KPI has no value")
+
+
+class KpiExplanation(BaseModel):
+    """A KPI's definition, the KPIs and elements it reads, and their values (``kpi --explain``)."""
+
+    kpi: str
+    no: int = Field(description="number in ISO 22400-2")
+    iso: str = Field(description="'ISO 22400-2 KPI <no>: <ISO name>'")
+    name: str
+    formulas: dict[str, str | None] = Field(description="KPI id → formula, the KPIs it reads first")
+    needs: dict[str, str] = Field(description="KPI id → the data an unsupported KPI needs")
+    valid_when: dict[str, str]
+    unit: str
+    range: tuple[float | None, float | None] = Field(description="the ISO range; null where open")
+    trend: str = Field(description="higher or lower is better (the id)")
+    note: str | None = None
+    source: str = Field(description="the standard the definitions follow")
+    elements: dict[str, ElementDefinition]
+    by: Level
+    per: Per
+    start: datetime
+    end: datetime
+    rows: list[ExplainedRow]
+
+
+def kpi_explanation(
+    workspace: Workspace,
+    kpi: str,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: Level | str = Level.line,
+    per: Per | str = Per.day,
+    node: str | None = None,
+    lang: str | None = None,
+    fields: Fields = API_FIELDS,
+) -> KpiExplanation:
+    """What ``kpi`` is, what it reads, and its values for the same query as ``kpis_report``."""
+    with _in_language(lang):
+        cat = catalogue()
+        if kpi not in cat.kpis:
+            raise fields.problem(
+                "explain",
+                _("{kpi} is not a KPI id; use any of: {known}.").format(kpi=kpi, known=", ".join(cat.kpis)),
+            )
+        chosen = cat.kpis[kpi]
+        chain = cat.dependencies([chosen])
+        report = kpis_report(
+            workspace,
+            start=start,
+            end=end,
+            by=by,
+            per=per,
+            node=node,
+            kpis=[k.id for k in chain],
+            fields=fields,
+        )
+        defs = {d.id: d for d in kpi_catalogue().elements}
+        element_ids = [e.id for e in cat.elements_of(chosen)]
+        lang_now = language()
+        return KpiExplanation(
+            kpi=chosen.id,
+            no=chosen.no,
+            iso=f"ISO 22400-2 KPI {chosen.no}: {chosen.iso}",
+            name=chosen.name.get(lang_now),
+            formulas={k.id: k.formula for k in chain},
+            needs={k.id: k.needs.get(lang_now) for k in chain if k.needs},
+            valid_when={k.id: k.valid_when for k in chain if k.valid_when},
+            unit=chosen.unit,
+            range=(_bound(chosen.low), _bound(chosen.high)),
+            trend=chosen.trend,
+            note=chosen.note.get(lang_now) if chosen.note else None,
+            source=cat.source,
+            elements={e: defs[e] for e in element_ids},
+            by=report.by,
+            per=report.per,
+            start=report.start,
+            end=report.end,
+            rows=[
+                ExplainedRow(
+                    node=row.node,
+                    name=row.name,
+                    period_start=row.period_start,
+                    period_end=row.period_end,
+                    shift=row.shift,
+                    elements={e: row.elements.get(e) for e in element_ids},
+                    values={k.id: row.values.get(k.id) for k in chain},
+                    why_null=row.why_null.get(chosen.id),
+                )
+                for row in report.rows
+            ],
+        )
 
 
 # --- the catalogue ---------------------------------------------------------------------------
@@ -472,10 +636,14 @@ def _bound(value: float) -> float | None:
     return None if math.isinf(value) else value
 
 
-def kpi_catalogue() -> KpiCatalogue:
-    """Every KPI and element definition, named in the request's language."""
+def kpi_catalogue(lang: str | None = None) -> KpiCatalogue:
+    """Every KPI and element definition, named in ``lang`` (None: the current language)."""
+    with _in_language(lang):
+        return _catalogue(language())
+
+
+def _catalogue(lang: str) -> KpiCatalogue:
     cat = catalogue()
-    lang = language()
     kpis = [
         KpiDefinition(
             id=k.id,
@@ -580,6 +748,24 @@ def loss_response(
     return snap.cached(("losses-report", lang, start, end, by, node), build)
 
 
+def losses_report(
+    workspace: Workspace,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    by: Level | str = Level.equipment,
+    node: str | None = None,
+    lang: str | None = None,
+    fields: Fields = API_FIELDS,
+) -> LossesResponse:
+    """The loss waterfalls and the downtime Pareto of ``GET /api/v1/kpis/losses`` and ``kpi losses``."""
+    with _in_language(lang), snapshot(workspace) as snap:
+        level = parse_level(by, fields)
+        where = parse_node(snap.plant, node, fields)
+        lo, hi = parse_window(snap, start, end, fields)
+        return loss_response(snap, lo, hi, level, where)
+
+
 def losses_json(
     workspace: Workspace,
     *,
@@ -587,9 +773,10 @@ def losses_json(
     end: str | None = None,
     by: Level | str = Level.equipment,
     node: str | None = None,
+    lang: str | None = None,
 ) -> bytes:
     """The loss waterfall and the downtime Pareto as the API answers them (cached)."""
-    with snapshot(workspace) as snap:
+    with _in_language(lang), snapshot(workspace) as snap:
         level = parse_level(by)
         where = parse_node(snap.plant, node)
         lo, hi = parse_window(snap, start, end)
@@ -604,14 +791,16 @@ async def cached_losses_json(
     end: str | None = None,
     by: Level | str = Level.equipment,
     node: str | None = None,
+    lang: str | None = None,
 ) -> bytes | None:
     """``losses_json`` from the cache only, for the event loop: None when it must be computed."""
     snap = await cached_snapshot(workspace)
-    try:
-        level = parse_level(by)
-        where = parse_node(snap.plant, node)
-        lo, hi = parse_window(snap, start, end)
-        found = snap.peek(("losses-json", language(), lo, hi, level, where))
-    except NeedsStore:
-        return None
+    with _in_language(lang):
+        try:
+            level = parse_level(by)
+            where = parse_node(snap.plant, node)
+            lo, hi = parse_window(snap, start, end)
+            found = snap.peek(("losses-json", language(), lo, hi, level, where))
+        except NeedsStore:
+            return None
     return None if found is MISSING else found

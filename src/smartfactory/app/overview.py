@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from smartfactory.app.cache import MISSING, Snapshot, cached_snapshot, snapshot
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.i18n import language, pick, when
+from smartfactory.app.i18n import language, local_text, when
 from smartfactory.app.kpis import (
     KpiQuery,
     KpiReport,
@@ -179,7 +179,7 @@ def build_overview(snap: Snapshot) -> Overview:
     first, last = snap.time_range()
     view = Overview(
         plant=plant.plant.id,
-        plant_name=pick(plant.plant.name.en, plant.plant.name.zh),
+        plant_name=local_text(plant.plant.name),
         timezone=plant.plant.timezone,
         hierarchy=hierarchy(plant),
         as_of=None,
@@ -208,7 +208,7 @@ def build_overview(snap: Snapshot) -> Overview:
                 shift_rows[line_id] = row
     shift_names = _shift_names(plant)
     for line in plant.lines:
-        name = pick(line.name.en, line.name.zh)
+        name = local_text(line.name)
         shift = shifts[line.id]
         shift_tile = None
         if shift is not None and line.id in shift_rows:
@@ -293,7 +293,7 @@ def current_shift(plant: Plant, line: Line, moment: datetime) -> tuple[str, date
 
 
 def _shift_names(plant: Plant) -> dict[tuple[str, str], str]:
-    return {(c.id, s.id): pick(s.name.en, s.name.zh) for c in plant.calendars for s in c.shifts}
+    return {(c.id, s.id): local_text(s.name) for c in plant.calendars for s in c.shifts}
 
 
 def hierarchy(plant: Plant) -> HierarchyItem:
@@ -301,7 +301,7 @@ def hierarchy(plant: Plant) -> HierarchyItem:
 
     def item(node: TreeNode) -> HierarchyItem:
         children = [] if node.level is Level.line else [item(c) for c in node.children]
-        return HierarchyItem(node.id, node.level, pick(node.name.en, node.name.zh), children)
+        return HierarchyItem(node.id, node.level, local_text(node.name), children)
 
     return item(build_tree(plant))
 
@@ -342,7 +342,7 @@ def timeline(snap: Snapshot, start: datetime, end: datetime) -> Timeline:
     starts = _local_ms(table.column("s"), plant.plant.timezone)
     ends = _local_ms(table.column("e"), plant.plant.timezone)
     lang = language()
-    reasons = {r.code: pick(r.name.en, r.name.zh) for r in plant.reasons}
+    reasons = {r.code: local_text(r.name) for r in plant.reasons}
     rows = [e.id for e in plant.equipment]
     known = set(rows)
     bars: list[dict[str, Any]] = []

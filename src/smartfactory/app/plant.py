@@ -8,42 +8,29 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
+from smartfactory.app.errors import field_problem
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.i18n import pick
 from smartfactory.app.workspace import Workspace
 from smartfactory.connect.sources import KINDS, source_config, source_settings_problems
-from smartfactory.model.errors import PlantFileError, Problem, UserError
+from smartfactory.model.errors import Conflict, PlantFileError, Problem
 from smartfactory.model.hierarchy import TreeNode, build_tree
 from smartfactory.model.plant import Equipment, Level, Name, Plant
 from smartfactory.model.plant_file import TomlLocator, dotted, parse_plant
+from smartfactory.model.text import Text
 
 MAX_PLANT_FILE = 2_000_000  # bytes: the largest example is ~20 kB; a cap keeps parsing cheap
 UPLOAD_SOURCE = "plant.toml"  # how problems of an uploaded file name it
-
-
-class Names(BaseModel):
-    """A name in both languages."""
-
-    en: str
-    zh: str
-
-    def text(self) -> str:
-        """The name in the current language."""
-        return pick(self.en, self.zh)
-
-
-def _names(name: Name) -> Names:
-    return Names(en=name.en, zh=name.zh)
 
 
 class PlantSummary(BaseModel):
     """The plant: id, names, industry type and time zone."""
 
     id: str
-    name: Names
+    name: Text
     industry: str = Field(description="discrete or process")
     timezone: str = Field(description="IANA time zone of the plant's shifts and days")
     lines: int = Field(description="how many production lines")
@@ -55,7 +42,7 @@ class HierarchyNode(BaseModel):
 
     id: str
     level: Level
-    name: Names
+    name: Text
     kind: str | None = Field(None, description="equipment only: the kind of machine")
     key: bool | None = Field(None, description="equipment only: key equipment of the plant")
     children: list[HierarchyNode] = Field(default_factory=list)
@@ -98,13 +85,13 @@ class EquipmentInfo(BaseModel):
     """A piece of equipment with where it sits and what it reports."""
 
     id: str
-    name: Names
+    name: Text
     kind: str
     key: bool
     line_id: str
-    line_name: Names
+    line_name: Text
     work_cell_id: str
-    work_cell_name: Names
+    work_cell_name: Text
     signals: list[SignalInfo]
     energy_signal: str | None = Field(None, description="the energy meter's signal, if metered")
 
@@ -119,7 +106,7 @@ def plant_summary(plant: Plant) -> PlantSummary:
     info = plant.plant
     return PlantSummary(
         id=info.id,
-        name=_names(info.name),
+        name=info.name,
         industry=info.industry,
         timezone=info.timezone,
         lines=len(plant.lines),
@@ -141,7 +128,7 @@ def plant_tree(plant: Plant) -> PlantTree:
         return HierarchyNode(
             id=node.id,
             level=node.level,
-            name=_names(node.name),
+            name=node.name,
             kind=equipment.kind.value if equipment is not None else None,
             key=equipment.key if equipment is not None else None,
             children=[convert(child) for child in node.children],
@@ -173,13 +160,13 @@ def _equipment_info(
 ) -> EquipmentInfo:
     return EquipmentInfo(
         id=equipment.id,
-        name=_names(equipment.name),
+        name=equipment.name,
         kind=equipment.kind.value,
         key=equipment.key,
         line_id=line_id,
-        line_name=_names(line),
+        line_name=line,
         work_cell_id=cell_id,
-        work_cell_name=_names(cell),
+        work_cell_name=cell,
         signals=[
             SignalInfo(
                 name=s.name,
@@ -198,26 +185,24 @@ def _equipment_info(
 # --- replacing the plant ---------------------------------------------------------------
 
 
-class PlantRejected(Exception):
-    """A plant file that cannot replace the stored plant: every problem, with its line and field."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
-
-
-class OtherPlant(UserError):
+class OtherPlant(Conflict):
     """The file describes another plant than the one the store holds (the store's data is that plant's)."""
+
+    title: ClassVar[str] = "Another plant"
 
 
 def check_plant_text(text: str) -> Plant:
-    """Validate plant-file text like ``smartfactory ingest`` does (sources included); raise PlantRejected."""
+    """Validate plant-file text like ``smartfactory ingest`` does (sources included).
+
+    A PlantFileError lists every problem with its line, each named by where it is in the request
+    (``body.toml.plant.industry``).
+    """
     if not text.strip():
-        raise PlantRejected([Problem(UPLOAD_SOURCE, "", _("the plant file is empty"), None)])
+        raise _rejected([Problem(UPLOAD_SOURCE, "", _("the plant file is empty"), None)])
     try:
         plant = parse_plant(text, UPLOAD_SOURCE, checks=(source_settings_problems,))
     except PlantFileError as exc:
-        raise PlantRejected(exc.problems or [Problem(UPLOAD_SOURCE, "", exc.summary, None)]) from None
+        raise _rejected(exc.problems or [Problem(UPLOAD_SOURCE, "", exc.summary, None)]) from None
     # the second pass of connect.sources.load_plant_with_sources: sources against the plant itself
     locator = TomlLocator(text)
     problems: list[Problem] = []
@@ -230,8 +215,19 @@ def check_plant_text(text: str) -> Plant:
             loc: tuple[int | str, ...] = ("source", i, *_split(problem.location))
             problems.append(Problem(UPLOAD_SOURCE, dotted(loc), problem.message, locator.line_of(loc)))
     if problems:
-        raise PlantRejected(problems)
+        raise _rejected(problems)
     return plant
+
+
+def _rejected(problems: list[Problem]) -> PlantFileError:
+    """The uploaded file's problems, each located in the request body's ``toml``."""
+    return PlantFileError(
+        _("The plant file has {count} problem(s); nothing was saved.").format(count=len(problems)),
+        [
+            Problem(p.source, f"body.toml.{p.location}" if p.location else "body.toml", p.message, p.line)
+            for p in problems
+        ],
+    )
 
 
 def replace_plant(workspace: Workspace, text: str, by: str) -> PlantSummary:
@@ -243,7 +239,7 @@ def replace_plant(workspace: Workspace, text: str, by: str) -> PlantSummary:
             _("The store holds plant {stored}; a file for plant {given} cannot replace it.").format(
                 stored=", ".join(record["id"] for record in stored), given=plant.plant.id
             ),
-            [Problem("body", "plant.id", _("use the id of the stored plant"))],
+            [field_problem("body.plant.id", _("use the id of the stored plant"))],
         )
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     workspace.registry.save_plant(plant, f"uploaded by {by}", digest)

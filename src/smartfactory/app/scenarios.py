@@ -13,14 +13,17 @@ import threading
 import weakref
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from smartfactory.app.i18n import pick
+from smartfactory.app.errors import field_problem
+from smartfactory.app.i18n import gettext as _
 from smartfactory.app.workspace import Workspace
 from smartfactory.assess.framework import shipped
+from smartfactory.model.errors import Conflict, InvalidInput, NotFound
+from smartfactory.model.text import Text
 from smartfactory.scenarios import SCENARIOS, Scenario, ScenarioCard, scenario_class
 from smartfactory.scenarios.recording import begin_run, complete_run
 from smartfactory.store import (
@@ -35,35 +38,57 @@ SCHEDULING = "scheduling"
 MAX_RUNS = 200
 
 
-class UnknownScenario(LookupError):
-    """No scenario of that name in the library (404)."""
+class UnknownScenario(NotFound):
+    """No scenario of that name in the library."""
 
+    title: ClassVar[str] = "No such scenario"
 
-class RunInProgress(RuntimeError):
-    """The scenario is already running on this workspace (409)."""
-
-    def __init__(self, name: str, run_id: str) -> None:
-        super().__init__(f"scenario {name} is already running (run {run_id})")
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            _("There is no scenario {name}; scenarios: {names}.").format(name=name, names=", ".join(names()))
+        )
         self.name = name
+
+
+class UnknownRun(NotFound):
+    """No scenario run has that id."""
+
+    title: ClassVar[str] = "No such run"
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(_("There is no scenario run {id}.").format(id=run_id))
         self.run_id = run_id
 
 
-class Texts(BaseModel):
-    """A text in both languages."""
+class NoSchedule(NotFound):
+    """No scheduling run has made a schedule yet."""
 
-    en: str
-    zh: str
+    title: ClassVar[str] = "No schedule yet"
 
-    def text(self) -> str:
-        """The text in the current language."""
-        return pick(self.en, self.zh)
+    def __init__(self) -> None:
+        super().__init__(_("Run the scheduling scenario to make a schedule from the open orders."))
+
+
+class RunInProgress(Conflict):
+    """The scenario is already running on this workspace."""
+
+    title: ClassVar[str] = "Already running"
+
+    def __init__(self, name: str, run_id: str) -> None:
+        super().__init__(
+            _("Scenario {name} is already running (run {id}); wait for it to end.").format(
+                name=name, id=run_id
+            )
+        )
+        self.name = name
+        self.run_id = run_id
 
 
 class OfficialScenario(BaseModel):
     """An official typical smart-manufacturing scenario (典型场景) of the national catalogue."""
 
     id: str = Field(description="id in the catalogue, e.g. shop_floor_scheduling")
-    name: Texts
+    name: Text
 
 
 class RunSummary(BaseModel):
@@ -90,8 +115,8 @@ class ScenarioInfo(BaseModel):
     """A scenario of the library: what it is, the official scenarios it implements, its last run."""
 
     name: str
-    title: Texts
-    summary: Texts
+    title: Text
+    summary: Text
     kind: str = Field(description="learning, streaming or optimisation")
     uses_ai: bool
     official_scenario: OfficialScenario = Field(description="the official scenario its runs are evidence for")
@@ -157,14 +182,14 @@ def scenario(workspace: Workspace, name: str) -> ScenarioInfo:
 
 
 def _info(
-    name: str, official: dict[str, Texts], last: RunSummary | None, workspace: Workspace
+    name: str, official: dict[str, Text], last: RunSummary | None, workspace: Workspace
 ) -> ScenarioInfo:
     card: ScenarioCard = scenario_class(name).card
     scenarios = [_official(o, official) for o in card.official_scenarios]
     return ScenarioInfo(
         name=name,
-        title=Texts(en=card.title.en, zh=card.title.zh),
-        summary=Texts(en=card.summary.en, zh=card.summary.zh),
+        title=card.title,
+        summary=card.summary,
         kind=card.kind,
         uses_ai=card.uses_ai,
         official_scenario=scenarios[0],
@@ -176,16 +201,16 @@ def _info(
     )
 
 
-def _official(scenario_id: str, official: dict[str, Texts]) -> OfficialScenario:
+def _official(scenario_id: str, official: dict[str, Text]) -> OfficialScenario:
     return OfficialScenario(
-        id=scenario_id, name=official.get(scenario_id, Texts(en=scenario_id, zh=scenario_id))
+        id=scenario_id, name=official.get(scenario_id, Text(en=scenario_id, zh=scenario_id))
     )
 
 
-def official_names() -> dict[str, Texts]:
+def official_names() -> dict[str, Text]:
     """The names of the official typical scenarios by catalogue id."""
     catalogue = shipped().scenarios(CATALOGUE)
-    return {s.id: Texts(en=s.name.en, zh=s.name.zh) for s in catalogue.scenarios}
+    return {s.id: s.name for s in catalogue.scenarios}
 
 
 def _check_name(name: str) -> None:
@@ -197,9 +222,10 @@ def _check_name(name: str) -> None:
 
 
 def runs(workspace: Workspace, scenario_name: str | None = None, limit: int = 50) -> list[RunSummary]:
-    """The newest runs (of one scenario when named), at most ``limit``."""
-    if scenario_name is not None:
-        _check_name(scenario_name)
+    """The newest runs, at most ``limit`` (of one scenario when named; InvalidInput for an unknown name)."""
+    if scenario_name is not None and scenario_name not in SCENARIOS:
+        message = _("Choose one of: {expected}.").format(expected=", ".join(names()))
+        raise InvalidInput(_("Some fields are not valid."), [field_problem("query.scenario", message)])
     records = list_scenario_runs(workspace.registry)
     chosen = [r for r in records if scenario_name is None or r["scenario"] == scenario_name]
     return [_summary(r) for r in chosen[: max(0, limit)]]
@@ -243,7 +269,7 @@ class _Runner:
     def wait(self, timeout: float | None = None) -> None:
         """Wait for every run in flight (tests, shutdown)."""
         with self.lock:
-            threads = [t for _, t in self.running.values()]
+            threads = [t for _run_id, t in self.running.values()]
         for thread in threads:
             thread.join(timeout)
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from pydantic import BaseModel, Field
 
-from smartfactory.app.errors import FieldProblem
+from smartfactory.app.errors import invalid, not_found
 from smartfactory.app.i18n import gettext as _
 from smartfactory.model.calendar import shift_windows
 from smartfactory.model.events import State
@@ -44,42 +44,19 @@ _US = 1_000_000
 _EPOCH = datetime(1970, 1, 1)
 
 
-class Rejected(Exception):
-    """A query a service refuses: ``invalid`` (a field), ``not_found`` (a path) or ``conflict``.
-
-    Routes answer 422, 404 or 409 with the fields; services know nothing of HTTP.
-    """
-
-    def __init__(
-        self,
-        reason: Literal["invalid", "not_found", "conflict"],
-        detail: str,
-        errors: list[FieldProblem] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-        self.errors = errors or []
-
-
-def invalid(field_name: str, message: str) -> Rejected:
-    """A rejection of one field, the message also the detail."""
-    return Rejected("invalid", message, [FieldProblem(field=field_name, message=message)])
-
-
 # --- the plant ------------------------------------------------------------------------------
 
 
 def find_equipment(plant: Plant, equipment_id: str, field_name: str) -> Equipment:
-    """The equipment with this id; a rejection naming ``field_name`` and the known ids otherwise."""
+    """The equipment with this id; NotFound (a path) or InvalidInput naming ``field_name`` and the ids."""
     found = plant.equipment_by_id().get(equipment_id)
     if found is not None:
         return found
     message = _("The plant has no equipment {equipment}; its equipment: {known}.").format(
         equipment=equipment_id, known=", ".join(e.id for e in plant.equipment)
     )
-    reason: Literal["invalid", "not_found"] = "not_found" if field_name.startswith("path.") else "invalid"
-    raise Rejected(reason, message, [FieldProblem(field=field_name, message=message)])
+    # an id in the path names a resource that is not there; one in the query is a bad value
+    raise not_found(field_name, message) if field_name.startswith("path.") else invalid(field_name, message)
 
 
 class EquipmentSignal(BaseModel):

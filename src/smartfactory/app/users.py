@@ -1,22 +1,24 @@
 """Managing users from the web app and the API (admins only): list, add, remove, role, password.
 
 The request models check their fields with messages in the user's language, every field at once
-(a Pydantic ValidationError the API turns into a 422 problem and the admin page into inline
-errors); the store's rules stay in ``smartfactory.app.accounts``.
+(a Pydantic ValidationError the API turns into a problem document and the admin page into
+inline errors); the store's rules stay in ``smartfactory.app.accounts``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from smartfactory.app import accounts
+from smartfactory.app.errors import field_problem
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace
-from smartfactory.model.errors import Problem, UserError
+from smartfactory.model.errors import Conflict, NotFound, UserError
 
 MAX_DISPLAY_NAME = accounts.MAX_DISPLAY_NAME
 
@@ -71,16 +73,22 @@ class PasswordChange(BaseModel):
         return check_password(value)
 
 
-class UnknownUser(UserError):
-    """No user has that name (404)."""
+class UnknownUser(NotFound):
+    """No user has that name."""
+
+    title: ClassVar[str] = "No such user"
 
 
-class UserExists(UserError):
-    """The name is taken (409)."""
+class UserExists(Conflict):
+    """The name is taken."""
+
+    title: ClassVar[str] = "User exists"
 
 
-class LastAdmin(UserError):
-    """The change would leave the app without an admin (409)."""
+class LastAdmin(Conflict):
+    """The change would leave the app without an admin."""
+
+    title: ClassVar[str] = "The only admin"
 
 
 def check_username(value: str) -> str:
@@ -181,7 +189,7 @@ def _unknown(username: str) -> UnknownUser:
 def _exists(username: str) -> UserExists:
     return UserExists(
         _("The user name {user} is taken.").format(user=username),
-        [Problem("body", "username", _("This user name is taken; choose another."))],
+        [field_problem("body.username", _("This user name is taken; choose another."))],
     )
 
 

@@ -47,11 +47,13 @@ class Workspace:
         self.settings = settings
         self.mode = mode
         self.folder = StoreFolder(Path(settings.store), settings.registry_url)
-        self.registry: Registry = self.folder.open_registry()
+        # the telemetry first: a read-only open of a folder that is not a store fails before
+        # the registry would create the folder and an empty SQLite file in it
+        self._root = self.folder.open_telemetry(mode)
         try:
-            self._root = self.folder.open_telemetry(mode)
+            self.registry: Registry = self.folder.open_registry()
         except BaseException:
-            self.registry.close()
+            self._root.close()
             raise
         self._plant: Plant | None = plant
         self._plant_given = plant is not None

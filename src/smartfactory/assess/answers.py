@@ -24,9 +24,23 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from smartfactory.assess.framework import Library, shipped
+from smartfactory.assess.questionnaire import (
+    INDUSTRIES,
+    NOT_APPLICABLE,
+    UNKNOWN,
+    Finding,
+    Question,
+    Value,
+    number_text,
+    problem_text,
+    questions,
+    scenario_pair,
+    shown,
+    yes_no,
+)
 from smartfactory.assess.schema import (
     CmmmFramework,
     Criterion,
@@ -41,14 +55,12 @@ from smartfactory.assess.schema import (
     ScenarioCatalogue,
     Subdomain,
 )
-from smartfactory.model.errors import Problem, UserError
+from smartfactory.model.errors import InvalidInput, Problem, UserError
+from smartfactory.model.text import Text, choose, parse_language, resolve_language
 
 ANSWERS_SCHEMA = "smartfactory.answers/1"
 DEFAULT_FRAMEWORK = "gradient/2025/national"
 DEFAULT_CMMM = "cmmm/2020/national"
-INDUSTRIES = ("discrete", "process")
-UNKNOWN = "unknown"
-NOT_APPLICABLE = "not_applicable"
 # metrics the ladder may name that follow from the declared scenarios rather than being asked
 DERIVED_METRICS = {"ai_scenario_share": "scenarios"}
 
@@ -68,12 +80,12 @@ _TOP_KEYS = (
 _ITEM_KEYS = ("answer", "note", "attachments")
 _SCENARIO_KEYS = ("built", "ai_used", "note", "attachments")
 _SUBDOMAIN_KEYS = ("applicable", "note", "requirements")
-_YES = ("yes", "true")
-_NO = ("no", "false")
 
 
-class AnswersFileError(UserError):
+class AnswersFileError(InvalidInput):
     """An answers file that cannot be scored: every problem in it, listed at once."""
+
+    title: ClassVar[str] = "The answers file has problems"
 
 
 # --- what a loaded answers file holds ---------------------------------------------------------
@@ -279,13 +291,8 @@ _WORDS: dict[str, dict[str, str]] = {
     "dimension": {"en": "dimension", "zh": "要素条件维度"},
     "ai_capable": {"en": "AI-capable", "zh": "可应用AI"},
     "systems": {"en": "systems", "zh": "典型系统"},
-    "yes_no": {"en": "yes | no", "zh": "yes（是）| no（否）"},
     "ai_used": {"en": "yes | no (answer when built)", "zh": "yes | no（已建成时作答）"},
     "scale": {"en": "passes at", "zh": "达标线"},
-    "number": {
-        "en": "a number from {lo:g} to {hi:g} ({unit}), or unknown",
-        "zh": "{lo:g} 至 {hi:g} 的数值（{unit}），或 unknown",
-    },
     "benchmark": {"en": "yes if the factory is: {name}", "zh": "若企业满足“{name}”答 yes"},
     "applicable": {
         "en": "yes | not_applicable (tailored out: its requirements are not scored)",
@@ -298,12 +305,7 @@ _WORDS: dict[str, dict[str, str]] = {
 
 
 def _w(key: str, lang: str) -> str:
-    return _WORDS[key]["zh" if lang.startswith("zh") else "en"]
-
-
-def _t(lang: str, en: str, zh: str) -> str:
-    """``zh`` for a Chinese ``lang``, else ``en`` (the checker's messages in the reader's language)."""
-    return zh if lang.startswith("zh") else en
+    return _WORDS[key][resolve_language(lang)]
 
 
 def _q(text: str) -> str:
@@ -320,16 +322,61 @@ def _tag(confidence: str) -> str:
     return f"[{confidence}]"
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A saved answer to write into the template: its value, the note and the attachments."""
+
+    value: bool | float | str | None
+    note: str | None = None
+    attachments: tuple[str, ...] = ()
+
+
+def _emit(value: bool | float | str) -> str:
+    """A value as a YAML scalar: yes / no, a number, or a quoted text nothing typed can break out of."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return number_text(value) if math.isfinite(value) else json.dumps(str(value))
+    if value in (UNKNOWN, NOT_APPLICABLE, *INDUSTRIES):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _answer(key: str, entry: Entry | None) -> str:
+    """``key: value`` when ``entry`` has a value, else ``key:`` (the line of a blank answer)."""
+    return f"{key}: {_emit(entry.value)}" if entry is not None and entry.value is not None else f"{key}:"
+
+
+def _extras_lines(add: Any, pad: str, entry: Entry | None, *, always: bool) -> None:
+    """The note and attachments lines of an item (blank ones only when ``always``)."""
+    if entry is not None and entry.note:
+        add(f"{pad}note: {_q(entry.note)}")
+    elif always:
+        add(f"{pad}note:")
+    if entry is not None and entry.attachments:
+        add(f"{pad}attachments: {json.dumps(list(entry.attachments), ensure_ascii=False)}")
+    elif always:
+        add(f"{pad}attachments: []")
+
+
 def template(
-    framework_ids: str | Sequence[str] = DEFAULT_FRAMEWORK,
+    framework_ids: str | Sequence[str] | Frameworks = DEFAULT_FRAMEWORK,
     lang: str = "en",
     *,
     library: Library | None = None,
+    answers: Mapping[str, Entry] | None = None,
 ) -> str:
-    """A YAML answers file to fill in: every question, its allowed answers in a comment."""
-    fw = resolve(framework_ids, library)
-    lang = "zh" if lang.startswith("zh") else "en"
+    """A YAML answers file to fill in: every question, its allowed answers in a comment.
+
+    ``answers`` (by question key, as ``questionnaire.questions`` keys them) are written in: the
+    saved answers of the web form and the API are exported, and assessed, as this file.
+    """
+    fw = framework_ids if isinstance(framework_ids, Frameworks) else resolve(framework_ids, library)
+    lang = resolve_language(lang)
+    filled = answers or {}
     g, cm, sc = fw.gradient, fw.cmmm, fw.scenarios
+    # what each answer allows is said by its question, as the checker and the web form say it
+    question_of = questions(fw)
     out: list[str] = []
     add = out.append
     rule = "# " + "=" * 96
@@ -344,9 +391,9 @@ def template(
     add("#   G25-BAS-SIZE:")
     add("#     answer: yes")
     add(
-        '#     note: "统计局规上企业名录 2024" '
-        if lang == "zh"
-        else '#     note: "Listed above designated size, 2024"'
+        choose(
+            lang, '#     note: "Listed above designated size, 2024"', '#     note: "统计局规上企业名录 2024" '
+        )
     )
     add('#     attachments: ["docs/size-2024.pdf"]')
     add(f"# {_w('tags', lang)}")
@@ -357,7 +404,7 @@ def template(
     add(f"cmmm: {cm.id}")
     add(f"scenarios: {sc.id}")
     add(f"lang: {lang}")
-    add(f"industry:  # {_w('industry', lang)}")
+    add(f"{_answer('industry', filled.get('industry'))}  # {_w('industry', lang)}")
     add("")
     add(rule)
     add(f"# {_w('criteria', lang)}")
@@ -381,9 +428,9 @@ def template(
                 names = ", ".join(metrics_by_id[m].name.get(lang) for m in c.evidence if m in metrics_by_id)
                 add(f"    #   evidence: {_c(names)}")
             add(f"    {c.id}:")
-            add(f"      answer:  # {_allowed_criterion(c, fw, lang)}")
-            add("      note:")
-            add("      attachments: []")
+            allowed = _allowed_criterion(question_of[c.id], c, fw, lang)
+            add(f"      {_answer('answer', filled.get(c.id))}  # {allowed}")
+            _extras_lines(add, "      ", filled.get(c.id), always=True)
     add("")
     add(rule)
     add(f"# {_w('metrics', lang)}")
@@ -399,9 +446,8 @@ def template(
         add(f"  # {_c(m.name.get(lang))}: {_c(m.how.get(lang))}")
         add(f"  #   {_w('used_by', lang)}: {'; '.join(users)}")
         add(f"  {m.id}:")
-        add(f"    answer:  # {_allowed_metric(m, lang)}")
-        add("    note:")
-        add("    attachments: []")
+        add(f"    {_answer('answer', filled.get(m.id))}  # {question_of[m.id].allowed.get(lang)}")
+        _extras_lines(add, "    ", filled.get(m.id), always=True)
     add("")
     add(rule)
     add(f"# {_w('scenarios', lang)}")
@@ -417,13 +463,15 @@ def template(
         for s in sc.scenarios:
             if s.stage != stage.id:
                 continue
-            ai = ("是" if s.ai_capable else "否") if lang == "zh" else ("yes" if s.ai_capable else "no")
+            ai = choose(lang, "yes" if s.ai_capable else "no", "是" if s.ai_capable else "否")
             add(f"    # {s.no} {_c(s.name.get(lang))} {_tag(s.confidence)}: {_c(s.description.get(lang))}")
             systems = ", ".join(s.typical_systems)
             add(f"    #   {_w('ai_capable', lang)}: {ai}; {_w('systems', lang)}: {systems}")
+            built = filled.get(f"{s.id}.built")
             add(f"    {s.id}:")
-            add(f"      built:  # {_w('yes_no', lang)}")
-            add(f"      ai_used:  # {_w('ai_used', lang)}")
+            add(f"      {_answer('built', built)}  # {question_of[f'{s.id}.built'].allowed.get(lang)}")
+            add(f"      {_answer('ai_used', filled.get(f'{s.id}.ai_used'))}  # {_w('ai_used', lang)}")
+            _extras_lines(add, "      ", built, always=False)
     add("")
     add(rule)
     add(f"# {_w('cmmm', lang)}")
@@ -432,7 +480,6 @@ def template(
     add(f"# {_w('weights', lang)} {_tag(cm.scoring.weights_confidence)}: {weights_note}")
     add(rule)
     add("cmmm_requirements:")
-    allowed = " | ".join(f"{v.value:g} {v.name.get(lang)}" for v in cm.scoring.values)
     domains = {d.id: d for d in cm.domains}
     levels = {lv.no: lv for lv in cm.levels}
     for factor in cm.factors:
@@ -444,36 +491,39 @@ def template(
                 f"    {sd.id}:  # {_c(sd.name.get(lang))} ({_w('domain', lang)}: "
                 f"{_c(domains[sd.domain].name.get(lang))}) {_tag(sd.confidence)}"
             )
-            if sd.tailorable:
-                add(f"      applicable: yes  # {_w('applicable', lang)}")
-            else:
-                add(f"      applicable: yes  # {_w('always', lang)}")
+            applicable = filled.get(f"{sd.id}.applicable")
+            says = _answer("applicable", applicable) if applicable and applicable.value else "applicable: yes"
+            add(f"      {says}  # {_w('applicable' if sd.tailorable else 'always', lang)}")
+            _extras_lines(add, "      ", applicable, always=False)
             add("      requirements:")
             for r in sd.requirements:
                 add(
                     f"        # L{r.level} {_c(levels[r.level].name.get(lang))}: {_c(r.text.get(lang))} "
                     f"{_tag(r.confidence)}"
                 )
-                add(f"        {r.id}:  # {allowed}")
+                score = filled.get(r.id)
+                allowed = question_of[r.id].allowed.get(lang)
+                if score is not None and (score.note or score.attachments):
+                    add(f"        {r.id}:  # {allowed}")
+                    add(f"          {_answer('answer', score)}")
+                    _extras_lines(add, "          ", score, always=False)
+                else:
+                    add(f"        {_answer(r.id, score)}  # {allowed}")
     return "\n".join(out) + "\n"
 
 
-def _allowed_criterion(c: Criterion, fw: Frameworks, lang: str) -> str:
+def _allowed_criterion(question: Question, c: Criterion, fw: Frameworks, lang: str) -> str:
+    allowed = question.allowed.get(lang)
     if isinstance(c, JudgementCriterion):
         j = fw.gradient.judgement
-        scale = " | ".join(f"{v:g}" for v in j.scale)
-        return f"{scale} ({_w('scale', lang)} {j.pass_at:g}) {_tag(j.confidence)}"
+        return f"{allowed} ({_w('scale', lang)} {j.pass_at:g}) {_tag(j.confidence)}"
     if isinstance(c, RelativeBenchmarkCriterion):
         name = next(
             (b.name.get(lang) for b in fw.metrics.benchmarks if b.id == c.params.benchmark),
             c.params.benchmark,
         )
-        return f"{_w('yes_no', lang)} — {_w('benchmark', lang).format(name=_c(name))}"
-    return _w("yes_no", lang)
-
-
-def _allowed_metric(m: Metric, lang: str) -> str:
-    return _w("number", lang).format(lo=m.range[0], hi=m.range[1], unit=m.unit)
+        return f"{allowed} — {_w('benchmark', lang).format(name=_c(name))}"
+    return allowed
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -490,18 +540,26 @@ def load_answers(
     """Read and check an answers file for ``framework``; an AnswersFileError lists every problem."""
     path = Path(path)
     return parse_answers(
-        read_answers_text(path), str(path), framework, allow_missing=allow_missing, library=library, lang=lang
+        read_answers_text(path, lang),
+        str(path),
+        framework,
+        allow_missing=allow_missing,
+        library=library,
+        lang=lang,
     )
 
 
-def read_answers_text(path: Path) -> str:
+def read_answers_text(path: Path, lang: str = "en") -> str:
     """The text of an answers file; an AnswersFileError when it cannot be read as UTF-8."""
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise AnswersFileError(f"cannot read answers file {path}: {exc.strerror or exc}") from None
+        why = exc.strerror or str(exc)
+        raise AnswersFileError(
+            problem_text("answers_file.unreadable", {"source": path, "why": why}, lang)
+        ) from None
     except UnicodeDecodeError:
-        raise AnswersFileError(f"answers file {path} is not UTF-8 text") from None
+        raise AnswersFileError(problem_text("answers_file.not_utf8", {"source": path}, lang)) from None
 
 
 def framework_of(text: str) -> str | None:
@@ -528,7 +586,7 @@ def parse_answers(
     """Check answers text (``source`` names it in messages) against a ladder and its frameworks.
 
     ``lang`` ("en" or "zh") is the language of the problems reported; ids, keys and values
-    quoted from the file stay as written.
+    quoted from the file stay as written. Each problem is an ``AnswerProblem`` with its code.
     """
     if isinstance(framework, Frameworks):
         fw = framework
@@ -542,28 +600,22 @@ def parse_answers(
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = " ".join(str(exc.problem or exc.context or "syntax error").split())
-        raise AnswersFileError(
-            _t(lang, f"answers file {source} is not valid YAML", f"答卷文件 {source} 不是有效的 YAML"),
-            [Problem(source, "", _t(lang, f"YAML syntax: {what}", f"YAML 语法错误：{what}"), line)],
-        ) from None
+        raise _not_yaml(source, what, line, lang) from None
     except YAMLError as exc:
-        what = " ".join(str(exc).split())
-        raise AnswersFileError(
-            _t(lang, f"answers file {source} is not valid YAML", f"答卷文件 {source} 不是有效的 YAML"),
-            [Problem(source, "", _t(lang, f"YAML syntax: {what}", f"YAML 语法错误：{what}"))],
-        ) from None
+        raise _not_yaml(source, " ".join(str(exc).split()), None, lang) from None
     checker = _Checker(source, fw, allow_missing, lang)
     answers = checker.check(data)
     if checker.problems:
-        raise AnswersFileError(
-            _t(
-                lang,
-                f"answers file {source} cannot be scored for {fw.gradient.id}",
-                f"答卷文件 {source} 无法按 {fw.gradient.id} 评分",
-            ),
-            checker.problems,
+        summary = problem_text(
+            "answers_file.cannot_score", {"source": source, "framework": fw.gradient.id}, lang
         )
+        raise AnswersFileError(summary, list(checker.problems))
     return answers
+
+
+def _not_yaml(source: str, what: str, line: int | None, lang: str) -> AnswersFileError:
+    problem = Finding("answers_file.yaml_syntax", {"what": what}).at(source, "", line, lang)
+    return AnswersFileError(problem_text("answers_file.not_yaml", {"source": source}, lang), [problem])
 
 
 def _yaml() -> Any:
@@ -593,80 +645,55 @@ def _value_line(node: Any, key: Any) -> int | None:
         return _line(node, key)
 
 
-def _yes_no(value: Any) -> bool | None:
-    """True / False for yes/no/true/false (any case), None for anything else."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _YES:
-            return True
-        if word in _NO:
-            return False
-    return None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+_NONE = Text(en="none", zh="无")
+_NOUNS = {
+    "level": Text(en="level", zh="级别"),
+    "stage": Text(en="stage", zh="环节"),
+    "factor": Text(en="factor", zh="能力要素"),
+}
 
 
 class _Checker:
-    """Walks the parsed YAML against the frameworks and collects every problem."""
+    """Walks the parsed YAML against the frameworks; each answer is checked by its question."""
 
     def __init__(self, source: str, fw: Frameworks, allow_missing: bool, lang: str = "en") -> None:
         self.source = source
         self.fw = fw
+        self.questions = questions(fw)
         self.allow_missing = allow_missing
         self.lang = lang
         self.problems: list[Problem] = []
         self.missing: list[str] = []
 
-    def t(self, en: str, zh: str) -> str:
-        """A message in the checker's language."""
-        return _t(self.lang, en, zh)
+    def add(self, finding: Finding, where: str, line: int | None) -> None:
+        """A problem at ``where`` (a dotted field of the file) and ``line``."""
+        self.problems.append(finding.at(self.source, where, line, self.lang))
 
-    def problem(self, where: str, message: str, line: int | None) -> None:
-        self.problems.append(Problem(self.source, where, message, line))
+    def problem(self, code: str, where: str, line: int | None, **params: Any) -> None:
+        """A problem of the file itself (not of a question's value)."""
+        self.add(Finding(code, params), where, line)
 
-    def not_allowed(self, where: str, raw: Any, allowed: str, line: int | None) -> None:
-        """A value outside what the question accepts."""
-        self.problem(
-            where,
-            self.t(f"{raw!r} is not allowed; allowed: {allowed}", f"不允许 {raw!r}；可填：{allowed}"),
-            line,
-        )
+    def value(self, question: Question, raw: Any, where: str, line: int | None) -> Value:
+        """The checked value of ``raw`` (None and a problem when the question refuses it)."""
+        value, finding = question.check(raw)
+        if finding is not None:
+            self.add(finding, where, line)
+        return value
 
     def unknown_field(self, where: str, key: Any, allowed: Sequence[str], line: int | None) -> None:
         """A key the file may not hold here."""
-        keys = ", ".join(allowed)
-        self.problem(
-            where, self.t(f"unknown field '{key}'; allowed: {keys}", f"未知字段 '{key}'；可用：{keys}"), line
-        )
+        self.problem("answers_file.unknown_field", where, line, key=str(key), allowed=", ".join(allowed))
 
-    def lack(self, where: str, allowed: str, line: int | None) -> None:
+    def lack(self, where: str, question: Question, line: int | None) -> None:
         """A missing answer: a problem, or noted as scored 0 with ``allow_missing``."""
         self.missing.append(where)
         if not self.allow_missing:
-            self.problem(
-                where, self.t(f"missing answer; allowed: {allowed}", f"缺少答案；可填：{allowed}"), line
-            )
+            self.add(question.missing(), where, line)
 
     def check(self, data: Any) -> Answers:
         g = self.fw.gradient
         if not isinstance(data, Mapping):
-            self.problem(
-                "",
-                self.t(
-                    "the file must be a YAML mapping with schema, framework, criteria, metrics, "
-                    "scenarios_built and cmmm_requirements; write one with `smartfactory assess template`",
-                    "文件须为 YAML 映射，含 schema、framework、criteria、metrics、scenarios_built 和 "
-                    "cmmm_requirements；可用 `smartfactory assess template` 生成",
-                ),
-                _line(data) if data is not None else 1,
-            )
+            self.problem("answers_file.not_a_mapping", "", _line(data) if data is not None else 1)
             data = {}
         for key in data:
             if key not in _TOP_KEYS:
@@ -698,102 +725,73 @@ class _Checker:
 
     def _header(self, data: Mapping[str, Any]) -> None:
         g = self.fw.gradient
-        template = f"`smartfactory assess template --framework {g.id}`"
-        regenerate = self.t(f"write a new one with {template}", f"请用 {template} 重新生成")
         schema = data.get("schema")
         if schema is None:
-            self.problem(
-                "schema",
-                self.t(
-                    f"required field 'schema' is missing; write schema: {ANSWERS_SCHEMA}",
-                    f"缺少必填字段 'schema'；请写 schema: {ANSWERS_SCHEMA}",
-                ),
-                _line(data),
-            )
+            self.problem("answers_file.schema_missing", "schema", _line(data), schema=ANSWERS_SCHEMA)
         elif schema != ANSWERS_SCHEMA:
             self.problem(
+                "answers_file.not_the_schema",
                 "schema",
-                self.t(
-                    f"{schema!r} is not an answers file schema; allowed: {ANSWERS_SCHEMA}",
-                    f"{schema!r} 不是答卷文件的 schema；可填：{ANSWERS_SCHEMA}",
-                ),
                 _line(data, "schema"),
+                value=shown(schema),
+                schema=ANSWERS_SCHEMA,
             )
         written_for = data.get("framework")
         if written_for is None:
-            self.problem(
-                "framework",
-                self.t(
-                    f"required field 'framework' is missing; this assessment uses {g.id}",
-                    f"缺少必填字段 'framework'；本次评估使用 {g.id}",
-                ),
-                _line(data),
-            )
+            self.problem("answers_file.framework_missing", "framework", _line(data), framework=g.id)
         elif written_for != g.id:
             self.problem(
+                "answers_file.other_framework",
                 "framework",
-                self.t(
-                    f"the file was written for {written_for!r}, another framework or edition "
-                    f"than {g.id}; answer the questions of {g.id}: {regenerate}",
-                    f"该文件是为 {written_for!r} 编写的，与 {g.id} 的框架或版本不同；"
-                    f"请回答 {g.id} 的问题：{regenerate}",
-                ),
                 _line(data, "framework"),
+                value=shown(written_for),
+                framework=g.id,
             )
         for key, expected in (("cmmm", self.fw.cmmm.id), ("scenarios", self.fw.scenarios.id)):
             value = data.get(key)
             if value is not None and value != expected:
                 self.problem(
+                    "answers_file.other_catalogue",
                     key,
-                    self.t(
-                        f"the file was written for {value!r}; this assessment uses {expected}: {regenerate}",
-                        f"该文件是为 {value!r} 编写的；本次评估使用 {expected}：{regenerate}",
-                    ),
                     _line(data, key),
+                    value=shown(value),
+                    expected=expected,
+                    framework=g.id,
                 )
         layers = data.get("layers")
         if layers is not None and written_for == g.id and list(layers or []) != list(g.layers):
             self.problem(
+                "answers_file.other_layers",
                 "layers",
-                self.t(
-                    f"the file lists layers {list(layers or [])}; {g.id} is built from "
-                    f"{list(g.layers)}: {regenerate}",
-                    f"文件列出的层级为 {list(layers or [])}；{g.id} 由 {list(g.layers)} 组成：{regenerate}",
-                ),
                 _line(data, "layers"),
+                value=list(layers or []),
+                layers=list(g.layers),
+                framework=g.id,
             )
         lang = data.get("lang")
-        if lang is not None and lang not in ("zh", "en"):
-            self.not_allowed("lang", lang, "zh | en", _line(data, "lang"))
+        if lang is not None and parse_language(str(lang)) is None:
+            finding = Finding(
+                "answer.not_a_choice", {"key": "lang", "value": shown(lang), "allowed": "zh | en"}
+            )
+            self.add(finding, "lang", _line(data, "lang"))
 
     def _industry(self, data: Mapping[str, Any]) -> tuple[str | None, int | None]:
-        value = data.get("industry")
         line = _line(data, "industry") if "industry" in data else None
-        if value is None:
-            return None, line
-        if value not in INDUSTRIES:
-            self.not_allowed("industry", value, " | ".join(INDUSTRIES), line)
-            return None, line
-        return str(value), line
+        value = self.value(self.questions["industry"], data.get("industry"), "industry", line)
+        return (str(value) if value is not None else None), line
 
     # generic pieces -----------------------------------------------------------------------
 
     def _section(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
         """A top-level mapping; None (and a problem) when it is missing or not a mapping."""
         if key not in data:
-            self.problem(
-                key, self.t(f"required section '{key}' is missing", f"缺少必填部分 '{key}'"), _line(data)
-            )
+            self.problem("answers_file.section_missing", key, _line(data), section=key)
             return None
         value = data[key]
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            self.problem(
-                key,
-                self.t(f"'{key}' must be a mapping of groups to items", f"'{key}' 须为分组到条目的映射"),
-                _line(data, key),
-            )
+            self.problem("answers_file.section_not_mapping", key, _line(data, key), section=key)
             return None
         return value
 
@@ -801,17 +799,16 @@ class _Checker:
         self, section: Mapping[str, Any], allowed: Sequence[str], prefix: str, noun: str
     ) -> Iterator[tuple[str, Mapping[str, Any], str]]:
         """The known groups of a section (levels, stages, factors); an unknown one is a problem."""
-        noun_zh = {"level": "级别", "stage": "环节", "factor": "能力要素"}.get(noun, noun)
         for key in section:
             where = f"{prefix}.{key}"
             if key not in allowed:
-                known = ", ".join(allowed)
                 self.problem(
+                    "answers_file.unknown_group",
                     where,
-                    self.t(
-                        f"unknown {noun} '{key}'; allowed: {known}", f"未知{noun_zh} '{key}'；可用：{known}"
-                    ),
                     _line(section, key),
+                    noun=_NOUNS[noun],
+                    key=str(key),
+                    allowed=", ".join(allowed),
                 )
                 continue
             group = self._group(section, key, where)
@@ -823,11 +820,7 @@ class _Checker:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            self.problem(
-                where,
-                self.t("must be a mapping of ids to answers", "须为编号到答案的映射"),
-                _line(parent, key),
-            )
+            self.problem("answers_file.group_not_mapping", where, _line(parent, key))
             return None
         return value
 
@@ -840,9 +833,7 @@ class _Checker:
                 self.unknown_field(f"{where}.{key}", key, keys, _line(item, key))
         note = item.get("note")
         if note is not None and not isinstance(note, str | int | float):
-            self.problem(
-                f"{where}.note", self.t("a note is one text", "说明须为一段文字"), _line(item, "note")
-            )
+            self.problem("answer.note_not_text", f"{where}.note", _line(item, "note"))
             note = None
         attachments = item.get("attachments")
         files: tuple[str, ...] = ()
@@ -853,14 +844,7 @@ class _Checker:
         elif isinstance(attachments, list) and all(isinstance(a, str) and a.strip() for a in attachments):
             files = tuple(attachments)
         else:
-            self.problem(
-                f"{where}.attachments",
-                self.t(
-                    'attachments are a list of file names or URLs, e.g. ["docs/size-2024.pdf"]',
-                    '附件须为文件名或网址的列表，例如 ["docs/size-2024.pdf"]',
-                ),
-                _line(item, "attachments"),
-            )
+            self.problem("answer.bad_attachments", f"{where}.attachments", _line(item, "attachments"))
         return (str(note) if note is not None and str(note).strip() else None), files
 
     def _item(
@@ -873,14 +857,7 @@ class _Checker:
             line = _value_line(raw, "answer") if "answer" in raw else _line(group, key)
             return raw.get("answer"), line, note, files
         if isinstance(raw, list):
-            self.problem(
-                where,
-                self.t(
-                    "an answer is one value, or a mapping with answer, note and attachments",
-                    "答案须为单个值，或含 answer、note 和 attachments 的映射",
-                ),
-                _line(group, key),
-            )
+            self.problem("answer.not_one_value", where, _line(group, key), key=key)
             return None, _line(group, key), None, ()
         return raw, _line(group, key), None, ()
 
@@ -903,37 +880,27 @@ class _Checker:
                 if criterion is None:
                     asked = ", ".join(c.id for c in self.fw.answered_criteria(level_key))
                     self.problem(
+                        "answer.unknown_criterion",
                         where,
-                        self.t(
-                            f"unknown criterion id '{cid}' in {g.id}; criteria to answer at {level_key}: "
-                            f"{asked or 'none'}",
-                            f"{g.id} 中没有条件编号 '{cid}'；{level_key} 级须作答的条件：{asked or '无'}",
-                        ),
                         line,
+                        key=str(cid),
+                        framework=g.id,
+                        level=level_key,
+                        known=asked or _NONE,
                     )
                     continue
                 if not _asked(criterion):
                     self.problem(
+                        "answer.criterion_not_asked",
                         where,
-                        self.t(
-                            f"{cid} is a {criterion.type} criterion: it is judged from "
-                            f"{_judged_from(criterion)}, not answered here; remove it",
-                            f"{cid} 是 {criterion.type} 类条件：由{_judged_from(criterion, 'zh')}判定，"
-                            "无需在此作答；请删除",
-                        ),
                         line,
+                        key=str(cid),
+                        type=criterion.type,
+                        judged=_judged_from(criterion),
                     )
                     continue
                 if criterion.level != level_key:
-                    self.problem(
-                        where,
-                        self.t(
-                            f"{cid} is a {criterion.level} criterion: "
-                            f"move it under criteria.{criterion.level}",
-                            f"{cid} 属于 {criterion.level} 级：请移到 criteria.{criterion.level} 下",
-                        ),
-                        line,
-                    )
+                    self.problem("answer.wrong_level", where, line, key=str(cid), level=criterion.level)
                     continue
                 seen.add(criterion.id)
                 out[criterion.id] = self._criterion_answer(criterion, group, str(cid), where)
@@ -942,31 +909,18 @@ class _Checker:
                 if c.id not in seen:
                     where = f"criteria.{level}.{c.id}"
                     anchor = section.get(level) if isinstance(section.get(level), Mapping) else section
-                    self.lack(where, self._allowed_text(c), _line(anchor))
+                    self.lack(where, self.questions[c.id], _line(anchor))
                     out[c.id] = Answer(None, where, _line(anchor))
         return out
-
-    def _allowed_text(self, c: Criterion) -> str:
-        if isinstance(c, JudgementCriterion):
-            return " | ".join(f"{v:g}" for v in self.fw.gradient.judgement.scale)
-        return "yes | no"
 
     def _criterion_answer(self, c: Criterion, group: Mapping[str, Any], key: str, where: str) -> Answer:
         raw, line, note, files = self._item(group, key, where)
         field_ = f"{where}.answer" if isinstance(group[key], Mapping) else where
+        question = self.questions[c.id]
         if raw is None:
-            self.lack(where, self._allowed_text(c), line)
+            self.lack(where, question, line)
             return Answer(None, field_, line, note, files)
-        value: bool | float | None
-        if isinstance(c, JudgementCriterion):
-            scale = self.fw.gradient.judgement.scale
-            number = _number(raw)
-            value = next((v for v in scale if number is not None and abs(number - v) < 1e-9), None)
-        else:
-            value = _yes_no(raw)
-        if value is None:
-            self.not_allowed(field_, raw, self._allowed_text(c), line)
-        return Answer(value, field_, line, note, files)
+        return Answer(self.value(question, raw, field_, line), field_, line, note, files)
 
     # metrics ------------------------------------------------------------------------------
 
@@ -982,39 +936,26 @@ class _Checker:
             where = f"metrics.{key}"
             metric = asked.get(str(key))
             if metric is None:
-                known = ", ".join(asked)
-                why = (
-                    self.t(
-                        f"{key} follows from the scenarios built; remove it",
-                        f"{key} 由已建成的场景得出；请删除",
+                if key in DERIVED_METRICS:
+                    self.problem("answer.derived_metric", where, _line(section, key), key=str(key))
+                else:
+                    known = ", ".join(asked) or _NONE
+                    self.problem(
+                        "answer.unknown_metric", where, _line(section, key), key=str(key), known=known
                     )
-                    if key in DERIVED_METRICS
-                    else self.t(
-                        f"unknown metric '{key}'; metrics to declare: {known or 'none'}",
-                        f"未知指标 '{key}'；须申报的指标：{known or '无'}",
-                    )
-                )
-                self.problem(where, why, _line(section, key))
                 continue
             raw, line, note, files = self._item(section, str(key), where)
             field_ = f"{where}.answer" if isinstance(section[key], Mapping) else where
-            lo, hi = metric.range
-            allowed = self.t(
-                f"a number from {lo:g} to {hi:g} ({metric.unit}), or {UNKNOWN}",
-                f"{lo:g} 至 {hi:g} 的数值（{metric.unit}），或 {UNKNOWN}",
-            )
+            question = self.questions[metric.id]
             if raw is None:
-                self.lack(where, allowed, line)
+                self.lack(where, question, line)
                 out[metric.id] = Answer(None, field_, line, note, files)
                 continue
-            value = _metric_value(raw, metric)
-            if value is None:
-                self.not_allowed(field_, raw, allowed, line)
-            out[metric.id] = Answer(value, field_, line, note, files)
+            out[metric.id] = Answer(self.value(question, raw, field_, line), field_, line, note, files)
         for metric_id in asked:
             if metric_id not in out:
                 where = f"metrics.{metric_id}"
-                self.lack(where, self.t("a number or unknown", "数值或 unknown"), _line(section))
+                self.lack(where, self.questions[metric_id], _line(section))
                 out[metric_id] = Answer(None, where, _line(section))
         return out
 
@@ -1037,84 +978,61 @@ class _Checker:
                 if scenario is None:
                     known = ", ".join(s.id for s in sc.scenarios if s.stage == stage_key)
                     self.problem(
+                        "answer.unknown_scenario",
                         where,
-                        self.t(
-                            f"unknown scenario '{sid}' in {sc.id}; scenarios of {stage_key}: {known}",
-                            f"{sc.id} 中没有场景 '{sid}'；{stage_key} 环节的场景：{known}",
-                        ),
                         line,
+                        key=str(sid),
+                        framework=sc.id,
+                        stage=stage_key,
+                        known=known,
                     )
                     continue
                 if scenario.stage != stage_key:
-                    self.problem(
-                        where,
-                        self.t(
-                            f"{scenario.id} belongs to stage {scenario.stage}: move it under "
-                            f"scenarios_built.{scenario.stage}",
-                            f"{scenario.id} 属于 {scenario.stage} 环节："
-                            f"请移到 scenarios_built.{scenario.stage} 下",
-                        ),
-                        line,
-                    )
+                    self.problem("answer.wrong_stage", where, line, key=scenario.id, stage=scenario.stage)
                     continue
                 if scenario.id in out:
-                    self.problem(
-                        where, self.t(f"{scenario.id} is answered twice", f"{scenario.id} 重复作答"), line
-                    )
+                    self.problem("answer.answered_twice", where, line, key=scenario.id)
                     continue
-                out[scenario.id] = self._scenario_answer(group, sid, where)
+                out[scenario.id] = self._scenario_answer(scenario.id, group, sid, where)
         for s in sc.scenarios:
             if s.id not in out:
                 where = f"scenarios_built.{s.stage}.{s.id}"
                 anchor = section.get(s.stage) if isinstance(section.get(s.stage), Mapping) else section
-                self.lack(f"{where}.built", "yes | no", _line(anchor))
+                self.lack(f"{where}.built", self.questions[f"{s.id}.built"], _line(anchor))
                 out[s.id] = ScenarioAnswer(None, None, where, _line(anchor))
         return out
 
-    def _scenario_answer(self, group: Mapping[str, Any], key: Any, where: str) -> ScenarioAnswer:
+    def _scenario_answer(
+        self, scenario: str, group: Mapping[str, Any], key: Any, where: str
+    ) -> ScenarioAnswer:
         raw = group[key]
         line = _line(group, key)
+        built_question = self.questions[f"{scenario}.built"]
+        ai_question = self.questions[f"{scenario}.ai_used"]
         if not isinstance(raw, Mapping):
             if raw is None:
-                self.lack(f"{where}.built", "yes | no", line)
+                self.lack(f"{where}.built", built_question, line)
                 return ScenarioAnswer(None, None, where, line)
-            built = _yes_no(raw)
-            if built is None:
-                self.problem(
-                    where,
-                    self.t(
-                        f"{raw!r} is not allowed; write built: yes | no and ai_used: yes | no",
-                        f"不允许 {raw!r}；请写 built: yes | no 和 ai_used: yes | no",
-                    ),
-                    line,
-                )
-            return ScenarioAnswer(built, False if built is not None else None, where, line)
+            bare = yes_no(raw)
+            if bare is None:
+                self.problem("answer.scenario_value", where, line, key=scenario, value=shown(raw))
+            return ScenarioAnswer(bare, False if bare is not None else None, where, line)
         note, files = self._extras(raw, _SCENARIO_KEYS, where)
         built_raw, ai_raw = raw.get("built"), raw.get("ai_used")
-        built = _yes_no(built_raw)
-        ai = _yes_no(ai_raw)
         built_line = _value_line(raw, "built") if "built" in raw else line
         ai_line = _value_line(raw, "ai_used") if "ai_used" in raw else line
+        built = self.value(built_question, built_raw, f"{where}.built", built_line)
+        ai = self.value(ai_question, ai_raw, f"{where}.ai_used", ai_line)
         if built_raw is None:
-            self.lack(f"{where}.built", "yes | no", built_line)
-        elif built is None:
-            self.not_allowed(f"{where}.built", built_raw, "yes | no", built_line)
-        if ai_raw is not None and ai is None:
-            self.not_allowed(f"{where}.ai_used", ai_raw, "yes | no", ai_line)
+            self.lack(f"{where}.built", built_question, built_line)
         if built is True and ai_raw is None:
-            self.lack(f"{where}.ai_used", "yes | no", ai_line)
-        if built is False and ai is True:
-            self.problem(
-                f"{where}.ai_used",
-                self.t(
-                    "ai_used: yes needs built: yes; allowed with built: no: no or blank",
-                    "ai_used: yes 须先 built: yes；built: no 时只可填 no 或留空",
-                ),
-                ai_line,
-            )
+            self.lack(f"{where}.ai_used", ai_question, ai_line)
+        pair = scenario_pair(scenario, _bool(built), _bool(ai))
+        if pair is not None:
+            self.add(pair, f"{where}.ai_used", ai_line)
         if built is False:
             ai = False
-        return ScenarioAnswer(built, ai, where, built_line, note, files)
+        return ScenarioAnswer(_bool(built), _bool(ai), where, built_line, note, files)
 
     # CMMM ---------------------------------------------------------------------------------
 
@@ -1137,24 +1055,19 @@ class _Checker:
                 if sub is None:
                     known = ", ".join(s.id for s in cm.subdomains if factor_of[s.domain] == factor_key)
                     self.problem(
+                        "answer.unknown_subdomain",
                         where_sub,
-                        self.t(
-                            f"unknown sub-domain '{sub_key}' in {cm.id}; "
-                            f"sub-domains of {factor_key}: {known}",
-                            f"{cm.id} 中没有能力子域 '{sub_key}'；{factor_key} 的能力子域：{known}",
-                        ),
                         _line(group, sub_key),
+                        key=str(sub_key),
+                        framework=cm.id,
+                        factor=factor_key,
+                        known=known,
                     )
                     continue
                 if factor_of[sub.domain] != factor_key:
                     factor = factor_of[sub.domain]
                     self.problem(
-                        where_sub,
-                        self.t(
-                            f"{sub.id} belongs to factor {factor}: move it under cmmm_requirements.{factor}",
-                            f"{sub.id} 属于能力要素 {factor}：请移到 cmmm_requirements.{factor} 下",
-                        ),
-                        _line(group, sub_key),
+                        "answer.wrong_factor", where_sub, _line(group, sub_key), key=sub.id, factor=factor
                     )
                     continue
                 seen_sub.add(sub.id)
@@ -1166,12 +1079,9 @@ class _Checker:
             anchor = section.get(factor) if isinstance(section.get(factor), Mapping) else section
             for r in s.requirements:
                 where = f"cmmm_requirements.{factor}.{s.id}.requirements.{r.id}"
-                self.lack(where, self._scale(), _line(anchor))
+                self.lack(where, self.questions[r.id], _line(anchor))
                 out[r.id] = Answer(None, where, _line(anchor))
         return out, not_applicable, notes
-
-    def _scale(self) -> str:
-        return " | ".join(f"{v.value:g}" for v in self.fw.cmmm.scoring.values)
 
     def _subdomain(
         self,
@@ -1190,115 +1100,75 @@ class _Checker:
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
-            self.problem(
-                where,
-                self.t(
-                    f"write applicable and requirements under {sub.id} (or {sub.id}: {NOT_APPLICABLE})",
-                    f"请在 {sub.id} 下写 applicable 和 requirements（或 {sub.id}: {NOT_APPLICABLE}）",
-                ),
-                line,
-            )
+            self.problem("answers_file.subdomain_not_mapping", where, line, key=sub.id)
             return
         note, files = self._extras(raw, _SUBDOMAIN_KEYS, where)
         if note or files:
             notes[sub.id] = Answer(None, where, line, note, files)
+        applicable_question = self.questions[f"{sub.id}.applicable"]
         applicable = raw.get("applicable", "yes")
         app_line = _value_line(raw, "applicable") if "applicable" in raw else line
-        if applicable == NOT_APPLICABLE:
-            if not sub.tailorable:
-                tailorable = ", ".join(s.id for s in self.fw.cmmm.subdomains if s.tailorable)
-                self.problem(
-                    f"{where}.applicable",
-                    self.t(
-                        f"{sub.id} always applies and cannot be tailored out; "
-                        f"allowed: yes (sub-domains that may be tailored out: {tailorable})",
-                        f"{sub.id} 必选，不可裁剪；可填：yes（可裁剪的能力子域：{tailorable}）",
-                    ),
-                    app_line,
-                )
-            else:
-                not_applicable.add(sub.id)
-        elif _yes_no(applicable) is not True:
-            allowed = f"yes | {NOT_APPLICABLE}" if sub.tailorable else "yes"
-            self.not_allowed(f"{where}.applicable", applicable, allowed, app_line)
+        if applicable is None:
+            # written but blank: the template always fills it in, so a blank one was cleared by hand
+            self.add(applicable_question.refuse("answer.not_a_choice", None), f"{where}.applicable", app_line)
+        elif self.value(applicable_question, applicable, f"{where}.applicable", app_line) == NOT_APPLICABLE:
+            not_applicable.add(sub.id)
         tailored = sub.id in not_applicable
         requirements = raw.get("requirements")
         req_line = _line(raw, "requirements") if "requirements" in raw else line
         if requirements is None:
             requirements = {}
         if not isinstance(requirements, Mapping):
-            self.problem(
-                f"{where}.requirements",
-                self.t("must be a mapping of requirement ids to scores", "须为要求编号到得分的映射"),
-                req_line,
-            )
+            self.problem("answers_file.requirements_not_mapping", f"{where}.requirements", req_line)
             requirements = {}
         known = {r.id for r in sub.requirements}
-        allowed_scores = [v.value for v in self.fw.cmmm.scoring.values]
         for rid in requirements:
             rwhere = f"{where}.requirements.{rid}"
             if rid not in known:
                 listed = ", ".join(r.id for r in sub.requirements)
                 self.problem(
+                    "answer.unknown_requirement",
                     rwhere,
-                    self.t(
-                        f"unknown requirement '{rid}' of {sub.id}; requirements: {listed}",
-                        f"{sub.id} 没有要求 '{rid}'；其要求：{listed}",
-                    ),
                     _line(requirements, rid),
+                    key=str(rid),
+                    subdomain=sub.id,
+                    known=listed,
                 )
                 continue
+            question = self.questions[str(rid)]
             value_raw, rline, rnote, rfiles = self._item(requirements, str(rid), rwhere)
             field_ = f"{rwhere}.answer" if isinstance(requirements[rid], Mapping) else rwhere
             if value_raw is None:
                 if not tailored:
-                    self.lack(rwhere, self._scale(), rline)
+                    self.lack(rwhere, question, rline)
                 out[str(rid)] = Answer(None, field_, rline, rnote, rfiles)
                 continue
-            number = _number(value_raw)
-            match = next((v for v in allowed_scores if number is not None and abs(number - v) < 1e-9), None)
-            if match is None:
-                values = self.fw.cmmm.scoring.values
-                meaning = self.t(
-                    ", ".join(f"{v.value:g} ({v.name.en.lower()})" for v in values),
-                    "、".join(f"{v.value:g}（{v.name.zh}）" for v in values),
-                )
-                self.not_allowed(field_, value_raw, meaning, rline)
-            out[str(rid)] = Answer(match, field_, rline, rnote, rfiles)
+            out[str(rid)] = Answer(
+                self.value(question, value_raw, field_, rline), field_, rline, rnote, rfiles
+            )
         for r in sub.requirements:
             if r.id not in out:
                 rwhere = f"{where}.requirements.{r.id}"
                 if not tailored:
-                    self.lack(rwhere, self._scale(), req_line)
+                    self.lack(rwhere, self.questions[r.id], req_line)
                 out[r.id] = Answer(None, rwhere, req_line)
 
 
-def _metric_value(raw: Any, metric: Metric) -> float | str | None:
-    if isinstance(raw, str) and raw.strip().lower() == UNKNOWN:
-        return UNKNOWN
-    number = _number(raw)
-    if number is None and isinstance(raw, str) and raw.strip().endswith("%") and metric.unit == "ratio":
-        try:
-            number = float(raw.strip()[:-1]) / 100
-        except ValueError:
-            number = None
-    if number is None or not metric.range[0] <= number <= metric.range[1]:
-        return None
-    return number
+def _bool(value: Value) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
-def _judged_from(criterion: Criterion, lang: str = "en") -> str:
+def _judged_from(criterion: Criterion) -> Text:
     if isinstance(criterion, MetricThresholdCriterion):
         if criterion.params.metric in DERIVED_METRICS:
-            return _t(lang, "the scenarios built (scenarios_built)", "已建成的场景（scenarios_built）")
+            return Text(en="the scenarios built (scenarios_built)", zh="已建成的场景（scenarios_built）")
         metric = criterion.params.metric
-        return _t(lang, f"metrics.{metric} and live plant data", f" metrics.{metric} 及工厂实时数据")
+        return Text(en=f"metrics.{metric} and live plant data", zh=f" metrics.{metric} 及工厂实时数据")
     if isinstance(criterion, PrerequisiteCriterion):
-        return _t(lang, "the levels and the CMMM grade reached", "已达到的级别和成熟度等级")
-    return _t(
-        lang,
-        "the scenarios built (scenarios_built) and scenario runs",
-        "已建成的场景（scenarios_built）和场景运行记录",
+        return Text(en="the levels and the CMMM grade reached", zh="已达到的级别和成熟度等级")
+    return Text(
+        en="the scenarios built (scenarios_built) and scenario runs",
+        zh="已建成的场景（scenarios_built）和场景运行记录",
     )
 
 
@@ -1317,9 +1187,13 @@ def iter_answers(answers: Answers) -> Iterator[tuple[str, Answer | ScenarioAnswe
 __all__ = [
     "ANSWERS_SCHEMA",
     "DEFAULT_FRAMEWORK",
+    "INDUSTRIES",
+    "NOT_APPLICABLE",
+    "UNKNOWN",
     "Answer",
     "Answers",
     "AnswersFileError",
+    "Entry",
     "Frameworks",
     "ScenarioAnswer",
     "framework_of",

@@ -53,12 +53,13 @@ from smartfactory.assess.schema import (
 )
 from smartfactory.assess.scoring import Industry, score_cmmm
 from smartfactory.model.errors import UserError
+from smartfactory.model.text import choose
 
 _PROVENANCE_KEYS = ("plant_id", "store", "registry", "window", "query", "kpi_call", "call", "rule", "source")
 
 
 def _t(lang: str, en: str, zh: str) -> str:
-    return zh if lang.startswith("zh") else en
+    return choose(lang, en, zh)
 
 
 # --- tolerances ------------------------------------------------------------------------------
@@ -646,17 +647,19 @@ class _Judge:
         )
         passed = value >= p.min
         scope = p.stage or p.dimension or _t(self.lang, "all", "全部")
-        how = f"{p.count} ({scope}) = {value} ≥ {p.min}"
-        if self.lang == "zh":
-            # names rather than ids for a Chinese reader
-            named = (
-                self.fw.name_of("stage", p.stage, "zh")
-                if p.stage
-                else self.fw.name_of("dimension", p.dimension, "zh")
-                if p.dimension
-                else scope
-            )
-            how = f"{self.fw.name_of('metric', p.count, 'zh')}（{named}）= {value} ≥ {p.min}"
+        # names rather than ids for a Chinese reader
+        named = (
+            self.fw.name_of("stage", p.stage, "zh")
+            if p.stage
+            else self.fw.name_of("dimension", p.dimension, "zh")
+            if p.dimension
+            else scope
+        )
+        how = _t(
+            self.lang,
+            f"{p.count} ({scope}) = {value} ≥ {p.min}",
+            f"{self.fw.name_of('metric', p.count, 'zh')}（{named}）= {value} ≥ {p.min}",
+        )
         how += "" if passed else " ✗"
         missing = self.answers.allow_missing and any(x.declared_built is None for x in s.scenarios)
         return _Outcome(

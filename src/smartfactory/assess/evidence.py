@@ -27,6 +27,7 @@ from typing import Any
 from smartfactory.kpi import KpiResult, catalogue, compute_result
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Level, Plant
+from smartfactory.model.text import choose, resolve_language
 from smartfactory.store import Registry, ScenarioRunRecord, TelemetryStore, list_scenario_runs
 
 KEY_EQUIPMENT_NETWORKING_RATE = "key_equipment_networking_rate"
@@ -156,11 +157,11 @@ class Sources:
         self.registry = registry
         self.as_of = as_of.astimezone(UTC) if as_of is not None else None
         self.days = days
-        self.lang = "zh" if lang.startswith("zh") else "en"
+        self.lang = resolve_language(lang)
 
     def t(self, en: str, zh: str) -> str:
         """A why in the assessment's language."""
-        return zh if self.lang == "zh" else en
+        return choose(self.lang, en, zh)
 
     @cached_property
     def data_range(self) -> tuple[datetime, datetime] | None:
@@ -212,6 +213,11 @@ class Sources:
             )
         return None
 
+    def unmeasured(self, metric: str, unit: str) -> Evidence | None:
+        """Evidence without a value when store metrics cannot be measured at all, else None."""
+        why = self.unmeasurable()
+        return _missing(metric, unit, why, self.base()) if why else None
+
     @cached_property
     def activity(self) -> _Query:
         """Rows per equipment and event type in the window."""
@@ -223,6 +229,11 @@ class Sources:
         """Measurements per equipment and signal in the window."""
         assert self.store is not None and self.window is not None
         return self._run(_MEASURED_SQL)
+
+    @cached_property
+    def measurement_counts(self) -> dict[tuple[str, str], int]:
+        """Measurements in the window per (equipment, signal), from ``measured``."""
+        return {(row["equipment"], row["signal"]): int(row["n"]) for row in self.measured.rows}
 
     def _run(self, sql: str) -> _Query:
         assert self.store is not None and self.window is not None
@@ -330,10 +341,9 @@ def _missing(metric: str, unit: str, why: str, provenance: dict[str, Any]) -> Ev
 def key_equipment_networking_rate(src: Sources) -> Evidence:
     """Key equipment with at least one state, count or measurement in the window / all key equipment."""
     metric = KEY_EQUIPMENT_NETWORKING_RATE
+    if missing := src.unmeasured(metric, "ratio"):
+        return missing
     provenance = src.base()
-    why = src.unmeasurable()
-    if why:
-        return _missing(metric, "ratio", why, provenance)
     query = src.activity
     events: dict[str, dict[str, int]] = {}
     for row in query.rows:
@@ -380,16 +390,14 @@ def _declared_signals(plant: Plant) -> list[tuple[str, str]]:
 def signal_collection_coverage(src: Sources) -> Evidence:
     """Declared signals (and energy meters) with at least one measurement in the window / all declared."""
     metric = SIGNAL_COLLECTION_COVERAGE
+    if missing := src.unmeasured(metric, "ratio"):
+        return missing
     provenance = src.base()
-    why = src.unmeasurable()
-    if why:
-        return _missing(metric, "ratio", why, provenance)
-    query = src.measured
-    seen = {(row["equipment"], row["signal"]): int(row["n"]) for row in query.rows}
+    seen = src.measurement_counts
     declared = _declared_signals(src.plant)
     measured = [pair for pair in declared if pair in seen]
     provenance |= {
-        "query": query.describe(),
+        "query": src.measured.describe(),
         "rule": src.t(
             "signals of [[equipment.signal]] plus each energy meter's signal, measured at least once",
             "[[equipment.signal]] 声明的信号及各能源计量表的信号，至少测到一次",
@@ -412,12 +420,10 @@ def signal_collection_coverage(src: Sources) -> Evidence:
 def energy_metering_coverage(src: Sources) -> Evidence:
     """Equipment whose energy meter has readings in the window / all equipment."""
     metric = ENERGY_METERING_COVERAGE
+    if missing := src.unmeasured(metric, "ratio"):
+        return missing
     provenance = src.base()
-    why = src.unmeasurable()
-    if why:
-        return _missing(metric, "ratio", why, provenance)
-    query = src.measured
-    seen = {(row["equipment"], row["signal"]): int(row["n"]) for row in query.rows}
+    seen = src.measurement_counts
     metered: dict[str, dict[str, Any]] = {}
     silent: list[str] = []
     for e in src.plant.equipment:
@@ -429,7 +435,7 @@ def energy_metering_coverage(src: Sources) -> Evidence:
         else:
             silent.append(e.id)
     provenance |= {
-        "query": query.describe(),
+        "query": src.measured.describe(),
         "rule": src.t(
             "equipment with an [equipment.energy] meter whose signal has readings in the window",
             "装有 [equipment.energy] 计量表且其信号在时间窗口内有读数的设备",
@@ -456,10 +462,9 @@ def _kpi_evidence(
 ) -> Evidence:
     """A KPI over the window for the whole plant, its elements, and its weekly trend."""
     kpi = catalogue().kpi(kpi_id)
+    if missing := src.unmeasured(metric, kpi.unit):
+        return missing
     provenance = src.base()
-    why = src.unmeasurable()
-    if why:
-        return _missing(metric, kpi.unit, why, provenance)
     run = src.kpis
     if isinstance(run, str):
         return _missing(metric, kpi.unit, run, provenance)

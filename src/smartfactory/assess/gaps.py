@@ -40,12 +40,13 @@ from smartfactory.assess.result import (
 )
 from smartfactory.assess.roadmap import Target
 from smartfactory.assess.schema import CmmmFramework
+from smartfactory.model.text import choose
 
 AI_TARGET = "ai_scenarios"
 
 
 def _t(lang: str, en: str, zh: str) -> str:
-    return zh if lang.startswith("zh") else en
+    return choose(lang, en, zh)
 
 
 Namer = Callable[[Literal["metric", "level", "stage", "dimension"], str], str]

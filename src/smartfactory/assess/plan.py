@@ -29,6 +29,7 @@ from smartfactory.assess.roadmap import Action, Plan, Target, best_within, closu
 from smartfactory.assess.schema import PrerequisiteCriterion, Text
 from smartfactory.assess.scoring import grade_of
 from smartfactory.model.errors import Problem, UserError
+from smartfactory.model.text import choose
 
 ACTIONS_SCHEMA = "smartfactory.actions/1"
 GAIN_UNIT = "blocking criteria closed (a CMMM level lifted to its pass mark counts as one)"
@@ -360,15 +361,15 @@ def plan_roadmap(
     moved = {c for t in targets if any(t in a.effects for a in actions) for c in info[t].criteria}
     unmoved = [c for t in targets for c in info[t].criteria if c not in moved]
     not_covered = tuple(dict.fromkeys([*uncovered, *unmoved]))
-    note = (
-        "costs are the middle of typical ranges estimated by smartfactory [U] unless an action's "
-        "cost_confidence says otherwise; see each action's cost_source"
+    note = choose(
+        lang,
+        en="costs are the middle of typical ranges estimated by smartfactory [U] unless an action's "
+        "cost_confidence says otherwise; see each action's cost_source",
+        zh="成本取 smartfactory 估算的典型区间中值 [U]（除非措施另注来源），见各措施的 cost_source",
     )
-    if lang.startswith("zh"):
-        note = "成本取 smartfactory 估算的典型区间中值 [U]（除非措施另注来源），见各措施的 cost_source"
     return Roadmap(
         next_level=next_level,
-        gain_unit=GAIN_UNIT_ZH if lang.startswith("zh") else GAIN_UNIT,
+        gain_unit=choose(lang, GAIN_UNIT, GAIN_UNIT_ZH),
         targets=tuple(info[t] for t in targets),
         ranked=options,
         actions=planned,

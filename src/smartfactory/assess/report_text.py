@@ -29,16 +29,18 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from smartfactory.assess.result import Assessment, CriterionResult, EvidenceItem
+from smartfactory.model.text import Text, language_tag, resolve_language
 
 LABELS_SCHEMA = "smartfactory.report_labels/1"
-LANGS = ("en", "zh")
 
 # --- the words ----------------------------------------------------------------------------------
 
 
 @cache
-def load_labels() -> dict[str, dict[str, str]]:
+def load_labels() -> dict[str, Text]:
     """Every report word in English and Chinese, from ``data/report_labels.toml``."""
     text = (resources.files("smartfactory.assess") / "data" / "report_labels.toml").read_text(
         encoding="utf-8"
@@ -49,36 +51,31 @@ def load_labels() -> dict[str, dict[str, str]]:
     table = raw.get("label")
     if not isinstance(table, dict):
         raise ValueError("data/report_labels.toml: no [label] table")
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, Text] = {}
     for key, value in table.items():
-        if not isinstance(value, dict) or any(
-            not isinstance(value.get(lang), str) or not value[lang] for lang in LANGS
-        ):
-            raise ValueError(f"data/report_labels.toml: label {key!r} needs non-empty en and zh texts")
-        out[key] = {lang: value[lang] for lang in LANGS}
+        try:
+            out[key] = Text.model_validate(value)
+        except ValidationError:
+            message = f"data/report_labels.toml: label {key!r} needs non-empty en and zh texts"
+            raise ValueError(message) from None
     return out
-
-
-def lang_of(lang: str) -> Literal["en", "zh"]:
-    """``zh`` for any Chinese tag (zh, zh-CN, zh-Hans), else ``en``."""
-    return "zh" if lang.lower().startswith("zh") else "en"
 
 
 class Words:
     """The report words in one language: ``w("level_reached", name=...)``."""
 
-    def __init__(self, lang: str) -> None:
-        self.lang = lang_of(lang)
+    def __init__(self, lang: str | None) -> None:
+        self.lang = resolve_language(lang)
         self._labels = load_labels()
 
     def __call__(self, key: str, **values: Any) -> str:
-        text = self._labels[key][self.lang]
+        text = self._labels[key].get(self.lang)
         return text.format(**values) if values else text
 
     @property
     def html_lang(self) -> str:
         """The value of the HTML ``lang`` attribute."""
-        return "zh-CN" if self.lang == "zh" else "en"
+        return language_tag(self.lang)
 
 
 # --- the blocks ---------------------------------------------------------------------------------

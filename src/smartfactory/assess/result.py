@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from smartfactory.assess.evidence import Evidence
 from smartfactory.assess.scoring import CmmmScore
+from smartfactory.model.text import resolve_language
 
 SCHEMA = "smartfactory.assessment/1"
 UNVERIFIED_LABEL = {"en": "unverified threshold", "zh": "未经核实的阈值"}
@@ -374,7 +375,7 @@ def evidence_json(evidence: Evidence) -> dict[str, Any]:
 def to_json(assessment: Assessment) -> dict[str, Any]:
     """The JSON report, schema ``smartfactory.assessment/1`` (see the module docstring for the keys)."""
     a = assessment
-    label = UNVERIFIED_LABEL["zh" if a.lang.startswith("zh") else "en"]
+    label = UNVERIFIED_LABEL[resolve_language(a.lang)]
     criteria = []
     for c in a.criteria:
         item = plain(c)

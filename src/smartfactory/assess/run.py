@@ -23,7 +23,8 @@ from smartfactory.assess.scoring import Industry
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
-from smartfactory.store import Registry, TelemetryStore
+from smartfactory.model.text import choose, resolve_language
+from smartfactory.store import Registry, StoreFolder, TelemetryStore
 
 
 def assess(
@@ -50,7 +51,7 @@ def assess(
     the store's registry. ``industry`` (discrete or process) overrides the plant's and the
     answers file's. ``budget_cny`` adds the best set of actions within that budget.
     """
-    lang = "zh" if lang.startswith("zh") else "en"
+    lang = resolve_language(lang)
     fw = resolve(framework_id, library)
     if answers is None:
         raise UserError("give the answers: a file written from `smartfactory assess template`")
@@ -66,9 +67,9 @@ def assess(
     if isinstance(plant, str | Path):
         plant = load_plant(plant)
     if plant is None and store is not None:
-        from smartfactory.kpi.compute import stored_plant
-
-        plant = stored_plant(store)
+        # the registry given holds the plant; without one, the registry beside the telemetry file
+        given = registry.get_plant() if registry is not None else None
+        plant = StoreFolder(store.path.parent).plant(given)
     live: dict[str, Evidence] = (
         live_evidence(plant, store, registry, as_of=as_of, days=days, lang=lang) if plant else {}
     )
@@ -151,7 +152,7 @@ def assess(
 
 
 def _t(lang: str, en: str, zh: str) -> str:
-    return zh if lang == "zh" else en
+    return choose(lang, en, zh)
 
 
 def _industry(industry: str | None, plant: Plant | None, answers: Answers) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from smartfactory.model.errors import UserError
+from smartfactory.model.text import Text as Text  # the framework files' bilingual texts
 
 Confidence = Literal["V", "S", "U"]
 GradientLevel = Literal["basic", "advanced", "excellent", "leading"]
@@ -38,17 +39,6 @@ class Strict(BaseModel):
     """Every framework table rejects fields it does not know and cannot be changed once loaded."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Text(Strict):
-    """A text in Chinese and English; zh-CN is first-class, so both are required."""
-
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def get(self, lang: str = "en") -> str:
-        """The text in ``lang`` (zh or en)."""
-        return self.zh if lang.startswith("zh") else self.en
 
 
 class Source(Strict):

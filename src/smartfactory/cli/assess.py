@@ -6,7 +6,7 @@ import importlib
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from smartfactory.app.workspace import Workspace
 from smartfactory.assess.answers import (
     DEFAULT_FRAMEWORK,
     framework_of,
@@ -42,7 +43,7 @@ from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
-from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore
+from smartfactory.store import Registry, TelemetryStore
 
 
 class Format(StrEnum):
@@ -237,21 +238,13 @@ def _library(folder: Path | None) -> Library:
 def _sources(
     store: Path | None, plant_file: Path | None
 ) -> Iterator[tuple[Plant | None, TelemetryStore | None, Registry | None]]:
-    """The plant, telemetry store and registry the options name, closed afterwards."""
-    with ExitStack() as stack:
-        telemetry = registry = None
-        plant = load_plant(plant_file) if plant_file is not None else None
-        if store is not None:
-            telemetry = TelemetryStore.open(store, mode="read")
-            stack.callback(telemetry.close)
-            if (store / REGISTRY_FILE).exists():
-                registry = Registry.open(store / REGISTRY_FILE)
-                stack.callback(registry.close)
-            if plant is None:
-                from smartfactory.kpi.compute import stored_plant
-
-                plant = stored_plant(telemetry)
-        yield plant, telemetry, registry
+    """The plant, telemetry store and registry the options name, through one workspace, closed afterwards."""
+    plant = load_plant(plant_file) if plant_file is not None else None
+    if store is None:
+        yield plant, None, None
+        return
+    with Workspace.open(store, mode="read", plant=plant) as workspace, workspace.telemetry() as telemetry:
+        yield workspace.plant(), telemetry, workspace.registry
 
 
 def run_assessment(

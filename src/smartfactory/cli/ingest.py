@@ -1,190 +1,99 @@
-"""``smartfactory import`` (CSV/Parquet by a mapping) and ``smartfactory quarantine``."""
+"""``smartfactory ingest``: connect to every source a plant file declares and store until stopped."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.live import Live
+from rich.text import Text
 
+from smartfactory.cli.logs import progress_shown
+from smartfactory.cli.options import DEFAULT_STORE
 from smartfactory.cli.render import console
-from smartfactory.connect.files import FileConnector, FileImportConfig, ImportSummary, load_mapping, replay
+from smartfactory.connect.ingest import IngestStatus, ingest
+from smartfactory.connect.sources import build_sources, load_plant_with_sources
+from smartfactory.connect.writer import IngestWriter
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
-from smartfactory.model.plant_file import load_plant
-from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore
-from smartfactory.store.quarantine import Quarantine
-
-DEFAULT_STORE = Path(".smartfactory")
-
-StoreOption = Annotated[Path, typer.Option("--store", help="store folder")]
+from smartfactory.store import StoreFolder
 
 
-def import_command(
-    file: Annotated[Path, typer.Argument(help="a .csv or .parquet export")],
-    mapping: Annotated[Path, typer.Option("--map", help="mapping TOML: which columns mean what")],
-    store: StoreOption = DEFAULT_STORE,
-    plant_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--plant", help="plant file (default: the plant saved in the store); saved to the store"
-        ),
+def ingest_command(
+    plant_file: Annotated[Path, typer.Option("--plant", help="plant file with [[source]] tables")],
+    store: Annotated[Path, typer.Option("--store", help="store folder")] = DEFAULT_STORE,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="only this source id (repeatable)")
     ] = None,
-    max_future_s: Annotated[
-        float, typer.Option("--max-future", help="seconds ahead of now a time may be before it is rejected")
-    ] = 3600.0,
-    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    share_store: Annotated[
+        bool,
+        typer.Option(
+            "--share-store",
+            help="release the store between commits so other commands can use it (spool meanwhile)",
+        ),
+    ] = False,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="stop after this many seconds", min=0.1)
+    ] = None,
+    status_every: Annotated[float, typer.Option("--status-every", help="seconds between status lines")] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the final status as JSON")] = False,
 ) -> None:
-    """Import historical data from a CSV or Parquet file; rows that do not fit go to quarantine."""
-    config = FileImportConfig(path=file, mapping=mapping, max_future_s=max_future_s)
-    plant = load_plant(plant_file) if plant_file is not None else _stored_plant(store)
+    """Connect to the plant's sources and write to the store until Ctrl-C (SIGINT/SIGTERM), then drain."""
+    plant = load_plant_with_sources(plant_file)
+    if not plant.sources:
+        raise UserError(
+            f"{plant_file} declares no [[source]]; add one (kinds: mqtt, opcua, modbus) — see docs/ingest.md"
+        )
+    _save_plant(store, plant, plant_file)
+    final = asyncio.run(_run(plant, store, source, share_store, duration, status_every, quiet=as_json))
+    if as_json:
+        print(json.dumps(final.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        console().print(f"stopped: {final.line()}")
+
+
+async def _run(
+    plant: Plant,
+    store: Path,
+    only: list[str] | None,
+    share_store: bool,
+    duration: float | None,
+    status_every: float,
+    quiet: bool,
+) -> IngestStatus:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    writer = IngestWriter(store, share_store=share_store)
+    sources = build_sources(plant, writer, only)
     out = console()
-    connector = FileConnector(
-        config,
-        equipment={e.id for e in plant.equipment} if plant else None,
-        reasons={r.code for r in plant.reasons} if plant else None,
-    )
-    try:
-        connector.setup()  # every check that can fail the whole import, before the store is opened
-        if plant_file is not None and plant is not None:
-            _save_plant(store, plant, plant_file)
-        if plant is None:
-            out.print("[yellow]no plant: equipment ids and reason codes are not checked[/yellow]")
-        with (
-            TelemetryStore.open(store, mode="write") as telemetry,
-            Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeRemainingColumn(),
-                console=out,
-                disable=quiet,
-            ) as bar,
-        ):
-            connector.store = telemetry
-            task = bar.add_task(f"import {file.name}", total=connector.total or None)
-            connector.progress = lambda done, total: bar.update(task, completed=done)
-            summary = connector.run()
-            bar.update(task, completed=connector.total)
-    finally:
-        connector.close()
-    _print_summary(summary)
+    if not progress_shown():
+        return await ingest(sources, writer, stop, status_every_s=status_every)
+    if not (out.is_terminal and not quiet):
+        # logs and pipes get one status line per interval on stderr; stdout stays for --json
 
+        def log_line(status: IngestStatus) -> None:
+            print(status.line(), file=sys.stderr, flush=True)
 
-def _stored_plant(store: Path) -> Plant | None:
-    registry_path = store / REGISTRY_FILE
-    if not registry_path.exists():
-        return None
-    with Registry.open(registry_path) as registry:
-        return registry.get_plant()
+        return await ingest(sources, writer, stop, on_status=log_line, status_every_s=status_every)
+    with Live(Text("connecting…"), console=out, transient=False, auto_refresh=False) as live:
+
+        def show(status: IngestStatus) -> None:
+            live.update(Text(status.line()), refresh=True)
+
+        return await ingest(sources, writer, stop, on_status=show, status_every_s=status_every)
 
 
 def _save_plant(store: Path, plant: Plant, plant_file: Path) -> None:
-    """Keep the plant with the data, so ``kpi`` and later imports find it."""
-    store.mkdir(parents=True, exist_ok=True)
-    with Registry.open(store / REGISTRY_FILE) as registry:
+    """Keep the plant with the data, so ``kpi`` and ``assess`` find it."""
+    with StoreFolder(store).open_registry() as registry:
         registry.save_plant(plant, str(plant_file), hashlib.sha256(plant_file.read_bytes()).hexdigest())
-
-
-def _print_summary(summary: ImportSummary) -> None:
-    table = Table(title="import", title_justify="left", show_header=False)
-    table.add_column("what")
-    table.add_column("rows", justify="right")
-    table.add_row("rows read", f"{summary.rows_read:,}")
-    table.add_row("events stored", f"{summary.stored:,}")
-    table.add_row("duplicate events skipped", f"{summary.duplicates:,}")
-    if summary.open_states:
-        table.add_row("open states (last of each equipment, no end yet)", f"{summary.open_states:,}")
-    table.add_row("quarantined", f"{summary.quarantined_total:,}")
-    for reason, n in summary.quarantined.most_common():
-        table.add_row(f"  {reason}", f"{n:,}")
-    console().print(table)
-    if summary.quarantined_total:
-        console().print("[dim]see them with `smartfactory quarantine list`[/dim]")
-
-
-quarantine_app = typer.Typer(help="Rows and payloads that failed validation (隔离区).", no_args_is_help=True)
-
-
-@quarantine_app.command("list")
-def list_command(
-    store: StoreOption = DEFAULT_STORE,
-    source: Annotated[str | None, typer.Option("--source", help="only sources starting with this")] = None,
-    reason: Annotated[str | None, typer.Option("--reason", help="only reasons starting with this")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="at most this many rows")] = 50,
-) -> None:
-    """Quarantined rows, oldest first, and their count by reason."""
-    with TelemetryStore.open(store, mode="read") as telemetry:
-        quarantine = Quarantine(telemetry.connection, create=False)
-        if not quarantine.exists():
-            console().print("the quarantine is empty")
-            return
-        entries = quarantine.list(source=source, reason=reason, limit=limit)
-        counts = quarantine.count(source=source)
-    table = Table(title="quarantine", title_justify="left")
-    for column in ("id", "received (UTC)", "source", "reason"):
-        table.add_column(column)
-    for e in entries:
-        table.add_row(str(e.id), f"{e.received_at:%Y-%m-%d %H:%M:%S}", e.source, e.reason)
-    out = console()
-    out.print(table)
-    out.print(", ".join(f"{kind}: {n}" for kind, n in counts.items()) or "the quarantine is empty")
-
-
-@quarantine_app.command("show")
-def show_command(
-    entry_id: Annotated[int, typer.Argument(help="quarantine id")],
-    store: StoreOption = DEFAULT_STORE,
-) -> None:
-    """One quarantined row: where it came from, why, and its raw content."""
-    with TelemetryStore.open(store, mode="read") as telemetry:
-        quarantine = Quarantine(telemetry.connection, create=False)
-        entry = quarantine.show(entry_id) if quarantine.exists() else None
-    if entry is None:
-        raise UserError(f"no quarantined row with id {entry_id}; see `smartfactory quarantine list`")
-    out = console()
-    out.print(f"id:          {entry.id}")
-    out.print(f"received:    {entry.received_at:%Y-%m-%d %H:%M:%S} UTC")
-    out.print(f"source:      {entry.source}")
-    out.print(f"reason:      {entry.reason}")
-    out.print(f"mapping:     {entry.mapping_hash or '—'}")
-    out.print("raw:", markup=False)
-    out.print(entry.raw_text(), markup=False, highlight=False)
-
-
-@quarantine_app.command("replay")
-def replay_command(
-    source: Annotated[str, typer.Argument(help="the file whose quarantined rows to replay (as imported)")],
-    mapping: Annotated[Path, typer.Option("--map", help="the fixed mapping TOML")],
-    store: StoreOption = DEFAULT_STORE,
-    plant_file: Annotated[
-        Path | None, typer.Option("--plant", help="plant file (default: the plant saved in the store)")
-    ] = None,
-    max_future_s: Annotated[
-        float, typer.Option("--max-future", help="seconds ahead of now a time may be before it is rejected")
-    ] = 3600.0,
-) -> None:
-    """Re-run a file's quarantined rows through a fixed mapping; rows that now pass are stored."""
-    loaded = load_mapping(mapping)
-    plant = load_plant(plant_file) if plant_file is not None else _stored_plant(store)
-    with TelemetryStore.open(store, mode="write") as telemetry:
-        summary = replay(
-            telemetry,
-            loaded,
-            source,
-            equipment={e.id for e in plant.equipment} if plant else None,
-            reasons={r.code for r in plant.reasons} if plant else None,
-            max_future_s=max_future_s,
-        )
-    out = console()
-    out.print(
-        f"replayed {summary.tried:,} rows: {summary.stored:,} stored, {summary.duplicates:,} already stored, "
-        f"{summary.removed:,} removed from quarantine"
-    )
-    if summary.still_open:
-        out.print(f"{summary.still_open:,} states stay quarantined: the last of each equipment has no end")
-    for reason, n in summary.still_failing.most_common():
-        out.print(f"  still failing — {reason}: {n:,}")

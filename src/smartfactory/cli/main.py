@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import sys
 import traceback
+from typing import Annotated
 
 import typer
 
 from smartfactory.cli import assess as assess_commands
+from smartfactory.cli import browse_opcua as browse_opcua_commands
+from smartfactory.cli import demo as demo_commands
+from smartfactory.cli import export as export_commands
+from smartfactory.cli import import_ as import_commands
 from smartfactory.cli import ingest as ingest_commands
 from smartfactory.cli import kpi as kpi_commands
-from smartfactory.cli import live as live_commands
+from smartfactory.cli import logs
 from smartfactory.cli import plant as plant_commands
+from smartfactory.cli import quarantine as quarantine_commands
 from smartfactory.cli import scenario as scenario_commands
 from smartfactory.cli import serve as serve_commands
 from smartfactory.cli import simulate as simulate_commands
+from smartfactory.cli import summary as summary_commands
 from smartfactory.cli import user as user_commands
 from smartfactory.model.errors import UserError
 
@@ -25,18 +32,36 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="log more: -v smartfactory's debug, -vv libraries' too"
+        ),
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="log warnings and errors only; no progress bars")
+    ] = False,
+) -> None:
+    """Connect, measure, improve and assess a smart factory (智能工厂梯度培育)."""
+    logs.configure(verbose, quiet)
+
+
 app.add_typer(plant_commands.app, name="plant")
 app.add_typer(kpi_commands.app, name="kpi")
 app.add_typer(assess_commands.app, name="assess")
 app.add_typer(scenario_commands.app, name="scenario")
 app.command("simulate")(simulate_commands.simulate_command)
-app.command("demo")(simulate_commands.demo_command)
-app.command("summary")(simulate_commands.summary_command)
-app.command("export")(simulate_commands.export_command)
-app.command("import")(ingest_commands.import_command)
-app.command("ingest")(live_commands.ingest_command)
-app.command("browse-opcua")(live_commands.browse_opcua_command)
-app.add_typer(ingest_commands.quarantine_app, name="quarantine")
+app.command("demo")(demo_commands.demo_command)
+app.command("summary")(summary_commands.summary_command)
+app.command("export")(export_commands.export_command)
+app.command("import")(import_commands.import_command)
+app.add_typer(quarantine_commands.app, name="quarantine")
+app.command("ingest")(ingest_commands.ingest_command)
+app.command("browse-opcua")(browse_opcua_commands.browse_opcua_command)
 app.add_typer(user_commands.app, name="user")
 app.command("serve")(serve_commands.serve_command)
 
@@ -45,12 +70,12 @@ EXIT_INTERNAL_ERROR = 2
 
 
 def run() -> None:
-    """Entry point: user errors print in plain words and exit 1; bugs exit 2."""
+    """Entry point: user errors print in plain words and exit with their class's code (1); bugs exit 2."""
     try:
         app(standalone_mode=False)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_USER_ERROR)
+        sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

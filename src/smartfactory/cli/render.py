@@ -20,7 +20,7 @@ def hierarchy_tree(root: TreeNode, lang: str = "en") -> Tree:
 
     def label(node: TreeNode) -> str:
         detail = f" [dim]({node.detail})[/dim]" if node.detail else ""
-        return f"[bold]{node.level.value}[/bold] {node.id} — {node.name.text(lang)}{detail}"
+        return f"[bold]{node.level.value}[/bold] {node.id} — {node.name.get(lang)}{detail}"
 
     tree = Tree(label(root))
 
@@ -35,9 +35,9 @@ def hierarchy_tree(root: TreeNode, lang: str = "en") -> Tree:
 def summary_table(plant: Plant, rows: list[MachineSummary], lang: str = "en") -> list[Table]:
     """One table per line: hours per state, good / scrap / rework, energy and alarms."""
     tables = []
-    names = {e.id: e.name.text(lang) for e in plant.equipment}
+    names = {e.id: e.name.get(lang) for e in plant.equipment}
     for line in plant.lines:
-        table = Table(title=f"{line.id} — {line.name.text(lang)}", title_justify="left")
+        table = Table(title=f"{line.id} — {line.name.get(lang)}", title_justify="left")
         table.add_column("equipment")
         for state in _SHOWN_STATES:
             table.add_column(f"{state} h", justify="right")

@@ -10,19 +10,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.i18n import resolve_language, use_language
 from smartfactory.assess.framework import shipped
+from smartfactory.cli.options import DEFAULT_STORE
 from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError
 from smartfactory.scenarios import SCENARIOS, BenchmarkRow, scenario_class
 from smartfactory.scenarios.recording import begin_run, complete_run
-from smartfactory.store import (
-    REGISTRY_FILE,
-    Registry,
-    ScenarioRunRecord,
-    list_scenario_runs,
-)
+from smartfactory.store import ScenarioRunRecord, StoreFolder, list_scenario_runs
 
-DEFAULT_STORE = Path(".smartfactory")
 DATA_ENV = "SMARTFACTORY_DATA"
 # the official typical-scenario catalogue the scenario cards name ids from
 CATALOGUE = "scenarios/2024/national"
@@ -51,7 +48,7 @@ def data_dir(given: Path | None) -> Path:
 
 def _official_names(lang: str) -> dict[str, str]:
     catalogue = shipped().scenarios(CATALOGUE)
-    return {s.id: (s.name.zh if lang.startswith("zh") else s.name.en) for s in catalogue.scenarios}
+    return {s.id: s.name.get(lang) for s in catalogue.scenarios}
 
 
 @app.command("list")
@@ -63,9 +60,9 @@ def list_command(
     """Every scenario, the official typical scenarios it implements, whether it uses AI, its last run."""
     names = _official_names(lang)
     last: dict[str, ScenarioRunRecord] = {}
-    registry_path = store / REGISTRY_FILE
-    if registry_path.exists():
-        with Registry.open(registry_path) as registry:
+    folder = StoreFolder(store)
+    if folder.has_registry():
+        with folder.open_registry() as registry:
             for record in list_scenario_runs(registry):
                 last.setdefault(record["scenario"], record)
     rows = []
@@ -93,26 +90,20 @@ def list_command(
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
-    zh = lang.startswith("zh")
-    table = Table(title="场景库" if zh else "scenario library", title_justify="left")
-    for column in (
-        ("名称", "name"),
-        ("场景", "scenario"),
-        ("官方典型场景", "official typical scenarios"),
-        ("AI", "AI"),
-        ("最近一次运行", "last run"),
-    ):
-        table.add_column(column[0] if zh else column[1])
-    for row in rows:
-        shown_run = row["last_run"]
-        shown = "—" if shown_run is None else f"{shown_run['status']} {shown_run['finished_at'][:19]}"  # type: ignore[index]
-        table.add_row(
-            str(row["name"]),
-            str(row["title"]),
-            "\n".join(f"{o['id']} ({o['name']})" for o in row["official_scenarios"]),  # type: ignore[attr-defined]
-            ("是" if row["uses_ai"] else "否") if zh else ("yes" if row["uses_ai"] else "no"),
-            shown,
-        )
+    with use_language(resolve_language(lang)):
+        table = Table(title=_("scenario library"), title_justify="left")
+        for column in (_("name"), _("scenario"), _("official typical scenarios"), "AI", _("last run")):
+            table.add_column(column)
+        for row in rows:
+            shown_run = row["last_run"]
+            shown = "—" if shown_run is None else f"{shown_run['status']} {shown_run['finished_at'][:19]}"  # type: ignore[index]
+            table.add_row(
+                str(row["name"]),
+                str(row["title"]),
+                "\n".join(f"{o['id']} ({o['name']})" for o in row["official_scenarios"]),  # type: ignore[attr-defined]
+                _("yes") if row["uses_ai"] else _("no"),
+                shown,
+            )
     console().print(table)
 
 
@@ -124,13 +115,11 @@ def run_command(
 ) -> None:
     """Train or solve on the plant's stored data, keep the results, record the run as evidence."""
     cls = scenario_class(name)
-    registry_path = store / REGISTRY_FILE
-    if not registry_path.exists():
+    folder = StoreFolder(store)
+    if not folder.has_registry():
         raise UserError(f"no store at {store}: run `smartfactory simulate` or `ingest` first")
-    with Registry.open(registry_path) as registry:
-        plant = registry.get_plant()
-        if plant is None:
-            raise UserError(f"the store {store} has no plant; simulate or ingest with --plant first")
+    with folder.open_registry() as registry:
+        plant = folder.plant(registry.get_plant())  # a UserError naming the fix when there is none
         card = cls.card
         run_id = begin_run(registry, plant.plant.id, name, cls)
         result, metrics = complete_run(registry, run_id, cls, store)

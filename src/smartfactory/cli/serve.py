@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from smartfactory.cli.kpi import DEFAULT_STORE
+from smartfactory.cli.options import DEFAULT_STORE
 from smartfactory.model.errors import UserError
 
 if TYPE_CHECKING:
@@ -99,9 +99,9 @@ def prepare_demo_site(store: Path, answers: Path | None) -> str:
     """Give the demo store a demo user (admin) and the worked answers; returns 'user / password'."""
     from smartfactory.app.accounts import add_user, get_user
     from smartfactory.app.roles import Role
-    from smartfactory.store import REGISTRY_FILE, Registry
+    from smartfactory.store import StoreFolder
 
-    with Registry.open(store / REGISTRY_FILE) as registry:
+    with StoreFolder(store).open_registry() as registry:
         if get_user(registry, DEMO_USER) is None:
             add_user(registry, DEMO_USER, DEMO_PASSWORD, Role.admin, "Demo")
         if answers is not None:

@@ -1,10 +1,10 @@
-"""``smartfactory simulate`` / ``demo`` / ``summary`` / ``export``: run the twin and look at the store."""
+"""``smartfactory simulate``: run the digital twin into the store, into Parquet files, or as a live source."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -12,25 +12,17 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from smartfactory.cli.render import console, summary_table
+from smartfactory.cli.logs import progress_shown
+from smartfactory.cli.options import DEFAULT_STORE, DEMO_START
+from smartfactory.cli.render import console
+from smartfactory.cli.summary import show_summary
 from smartfactory.model.calendar import local_epoch
 from smartfactory.model.errors import UserError
-from smartfactory.model.events import EventType
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
 from smartfactory.simulate import Fault, ParquetSink, SimulationResult, check_faults, simulate
 from smartfactory.simulate.pace import parse_speed
-from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore, summarise
-
-DEFAULT_STORE = Path(".smartfactory")
-DEMO_PLANT = Path("examples/plants/discrete_machining.toml")
-DEMO_START = date(2026, 3, 2)
-# the worked mid-size discrete factory answers for this same plant (examples/factories/README.md)
-DEMO_ANSWERS = Path("examples/factories/b_discrete_midsize/answers.yaml")
-
-StoreOption = Annotated[
-    Path, typer.Option("--store", help="store folder (DuckDB telemetry + SQLite registry)")
-]
+from smartfactory.store import StoreFolder, TelemetryStore
 
 
 def simulate_command(
@@ -75,7 +67,7 @@ def simulate_command(
         raise UserError("give --store or --out, not both")
     plant = load_plant(plant_file)
     if start:
-        begin = _parse_start(start)
+        begin = parse_time(start)
     elif live:
         # a live source sends current times (an ingester refuses points far from now): start so
         # that the simulated clock never runs ahead of the wall clock and meets it at the end
@@ -98,11 +90,11 @@ def simulate_command(
             result = _run(plant, sink, begin, days, seed, faults, quiet=as_json)
         finally:
             sink.close()
-        _report(result, as_json, where={t.value: str(p) for t, p in sink.paths.items()})
+        report_run(result, as_json, where={t.value: str(p) for t, p in sink.paths.items()})
         return
     folder = store or DEFAULT_STORE
     result = run_into_store(plant, plant_file, folder, begin, days, seed, faults, quiet=as_json)
-    _report(result, as_json, where={"store": str(folder)})
+    report_run(result, as_json, where={"store": str(folder)})
     if not as_json:
         show_summary(plant, folder)
 
@@ -165,71 +157,6 @@ def _run_live(
         console().print(f"{'done' if run.finished else 'stopped'}: {events or 'no events'}")
 
 
-def demo_command(
-    store: Annotated[Path, typer.Option("--store", help="store folder")] = DEFAULT_STORE,
-    plant_file: Annotated[Path, typer.Option("--plant", help="plant file")] = DEMO_PLANT,
-    days: Annotated[float, typer.Option(help="simulated days")] = 7.0,
-    seed: Annotated[int, typer.Option(help="random seed")] = 42,
-    lang: Annotated[str, typer.Option(help="zh or en")] = "en",
-    no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="stop after the assessment instead of serving the dashboard")
-    ] = False,
-    port: Annotated[int, typer.Option(help="port of the dashboard")] = 8000,
-) -> None:
-    """Simulate the sample plant for a week, store, measure and assess it, then serve the dashboard."""
-    if not plant_file.exists():
-        raise UserError(f"demo plant file {plant_file} not found; run the demo from the repository root")
-    plant = load_plant(plant_file)
-    out = console()
-    out.print(f"[bold]smartfactory demo[/bold]: {plant.plant.name.en} / {plant.plant.name.zh}")
-    begin = datetime.combine(DEMO_START, time())
-    result = run_into_store(plant, plant_file, store, begin, days, seed, [], quiet=False)
-    _report(result, False, where={"store": str(store)})
-    show_summary(plant, store, lang)
-    from smartfactory.cli.kpi import headline
-
-    headline(store, lang)
-    if DEMO_ANSWERS.exists():
-        from smartfactory.cli.assess import Format, run_assessment
-
-        console().print(
-            f"\n[bold]assessment[/bold] of the demo plant with {DEMO_ANSWERS} (budget 800,000 CNY):"
-        )
-        run_assessment(DEMO_ANSWERS, None, store, None, None, 800_000, False, Format.table, lang, 30, None)
-    from smartfactory.cli.serve import prepare_demo_site, serve
-
-    login = prepare_demo_site(store, DEMO_ANSWERS if DEMO_ANSWERS.exists() else None)
-    if no_serve:
-        console().print(f"\nthe dashboard: `smartfactory serve --store {store}`, then sign in as {login}")
-        return
-    serve(store, "127.0.0.1", port, banner=f"open http://127.0.0.1:{port}/ and sign in as {login}")
-
-
-def summary_command(
-    plant_file: Annotated[Path, typer.Option("--plant", help="plant file")] = DEMO_PLANT,
-    store: StoreOption = DEFAULT_STORE,
-    lang: Annotated[str, typer.Option(help="zh or en")] = "en",
-) -> None:
-    """Hours in each state, good / scrap / rework, energy and alarms per machine."""
-    show_summary(load_plant(plant_file), store, lang)
-
-
-def export_command(
-    to: Annotated[Path, typer.Option("--to", help="folder for the Parquet files")],
-    store: StoreOption = DEFAULT_STORE,
-    start: Annotated[str | None, typer.Option("--from", help="UTC start, e.g. 2026-03-02")] = None,
-    end: Annotated[str | None, typer.Option("--until", help="UTC end (exclusive)")] = None,
-    table: Annotated[list[EventType] | None, typer.Option(help="tables to export (default all)")] = None,
-) -> None:
-    """Export stored events as Parquet partitioned by day."""
-    with TelemetryStore.open(store, mode="read") as telemetry:
-        written = telemetry.export_parquet(
-            to, table, _parse_start(start) if start else None, _parse_start(end) if end else None
-        )
-    for name, path in written.items():
-        print(f"{name}: {path}")
-
-
 # --- shared by the commands ----------------------------------------------------------------
 
 
@@ -245,8 +172,9 @@ def run_into_store(
     quiet: bool,
 ) -> SimulationResult:
     """Simulate into the store folder and record the plant and the run in its registry."""
-    telemetry = TelemetryStore.open(folder, mode="write")
-    registry = Registry.open(folder / REGISTRY_FILE)
+    store = StoreFolder(folder)
+    telemetry = store.open_telemetry("write")
+    registry = store.open_registry()
     try:
         digest = hashlib.sha256(plant_file.read_bytes()).hexdigest()
         registry.save_plant(plant, str(plant_file), digest)
@@ -275,7 +203,7 @@ def _run(
     *,
     quiet: bool,
 ) -> SimulationResult:
-    if quiet:
+    if quiet or not progress_shown():
         return simulate(plant, sink, start=begin, days=days, seed=seed, faults=faults)
     with Progress(
         TextColumn("simulating {task.fields[plant]}"),
@@ -297,7 +225,8 @@ def _run(
         )
 
 
-def _report(result: SimulationResult, as_json: bool, where: dict[str, str]) -> None:
+def report_run(result: SimulationResult, as_json: bool, where: dict[str, str]) -> None:
+    """What a run into a store or files wrote, as a line or as JSON."""
     speed = result.horizon_s / max(result.wall_s, 1e-9)
     if as_json:
         print(
@@ -326,18 +255,8 @@ def _report(result: SimulationResult, as_json: bool, where: dict[str, str]) -> N
         console().print(f"data: {name} → [bold]{path}[/bold]")
 
 
-def show_summary(plant: Plant, folder: Path, lang: str = "en") -> None:
-    """Print the per-line, per-machine summary of a store."""
-    with TelemetryStore.open(folder, mode="read") as telemetry:
-        rows, (lo, hi) = summarise(telemetry, plant)
-    out = console()
-    out.print(f"stored period (UTC): {lo} → {hi}")
-    for table in summary_table(plant, rows, lang):
-        out.print(table)
-    out.print(f"telemetry: {folder / 'telemetry.duckdb'}   registry: {folder / REGISTRY_FILE}")
-
-
-def _parse_start(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
+    """A date or date-time as given (``--start``, ``--fault``, ``export --from``)."""
     try:
         return datetime.fromisoformat(text)
     except ValueError:
@@ -348,7 +267,7 @@ def _parse_fault(text: str, begin: datetime) -> Fault:
     parts = text.split("@")
     if len(parts) not in (3, 4):
         raise UserError(f"--fault {text!r}: use EQUIPMENT@YYYY-MM-DDTHH:MM@REASON[@REPAIR_MINUTES]")
-    at = _parse_start(parts[1])
+    at = parse_time(parts[1])
     try:
         repair = float(parts[3]) if len(parts) == 4 else None
     except ValueError:

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from smartfactory.app.accounts import add_user, list_users, remove_user, role_of, set_password, set_role
 from smartfactory.app.sessions import issue_token
-from smartfactory.cli.kpi import DEFAULT_STORE
+from smartfactory.cli.options import DEFAULT_STORE
 from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError
-from smartfactory.store import REGISTRY_FILE, Registry
+from smartfactory.store import Registry, StoreFolder
 
 MAX_TOKEN_DAYS = 36_500  # a hundred years; a longer one would overflow the expiry date
 
@@ -36,9 +36,7 @@ PasswordOption = Annotated[
 
 
 def _registry(store: Path, url: str | None) -> Registry:
-    if url is None:
-        store.mkdir(parents=True, exist_ok=True)
-    return Registry.open(url or store / REGISTRY_FILE)
+    return StoreFolder(store, url).open_registry()
 
 
 def _password(given: str | None) -> str:

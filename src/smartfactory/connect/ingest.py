@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from smartfactory.connect.live import LiveSource
 from smartfactory.connect.writer import IngestWriter
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,7 +95,7 @@ async def ingest(
                 try:
                     await source.close()
                 except Exception as exc:  # closing one must not keep the others open
-                    log.warning("closing %s: %s", source.status.name, exc)
+                    logger.warning("closing %s: %s", source.status.name, exc)
     return _status(sources, writer, started, (started, 0, 0))
 
 

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 import pyarrow as pa
 from pydantic import BaseModel
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 Ack = Callable[[], None]
 
 _TS = pa.timestamp("us")
+_Config = TypeVar("_Config", bound=BaseModel)
 
 
 class EventBatch:
@@ -229,6 +230,11 @@ class SourceStatus:
             "reconnects": self.reconnects,
             "last_error": self.last_error,
         }
+
+
+def source_config(config: BaseModel, schema: type[_Config]) -> _Config:
+    """``config`` as the source kind's own schema (validated again when given as another model)."""
+    return config if isinstance(config, schema) else schema.model_validate(config.model_dump())
 
 
 class LiveSource(Protocol):

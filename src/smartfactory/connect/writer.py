@@ -32,7 +32,7 @@ from smartfactory.model.events import EventType
 from smartfactory.store.quarantine import Quarantine, Rejected
 from smartfactory.store.telemetry import TelemetryStore
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 SPOOL_FOLDER = "spool"
 
@@ -196,7 +196,7 @@ class IngestWriter:
             try:
                 ack()
             except Exception as exc:  # a source that went away cannot be acked; it will redeliver
-                log.warning("ack failed: %s", exc)
+                logger.warning("ack failed: %s", exc)
 
     # --- in the worker thread ---------------------------------------------------------
 
@@ -288,7 +288,7 @@ class IngestWriter:
         self.stats.store_available = False
         self.stats.last_error = str(exc)
         self._next_retry = time.monotonic() + self.retry_s
-        log.warning("store unavailable, spooling: %s", exc)
+        logger.warning("store unavailable, spooling: %s", exc)
 
     def _open(self) -> TelemetryStore:
         if self._store is not None:
@@ -313,7 +313,7 @@ class IngestWriter:
             try:
                 self._store.close()
             except duckdb.Error as exc:
-                log.warning("closing the store: %s", exc)
+                logger.warning("closing the store: %s", exc)
             self._store = None
 
     def _drop_store(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import ibis
 import ibis.expr.types as ir
@@ -26,7 +26,7 @@ from smartfactory.kpi.periods import CalendarFrame, Per, Window, calendar_frame,
 from smartfactory.model.errors import UserError
 from smartfactory.model.hierarchy import build_tree
 from smartfactory.model.plant import Level, Plant
-from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore
+from smartfactory.store import StoreFolder, TelemetryStore
 
 KEY_COLUMNS = ["node", "level", "period_start", "period_end", "shift"]
 
@@ -90,19 +90,29 @@ def _element_values(cat: Catalogue, row: dict[str, Any]) -> dict[str, float | No
     return {e.id: row.get(e.column) for e in cat.elements.values()}
 
 
+class KpiOptions(TypedDict, total=False):
+    """How ``compute_on`` groups and selects KPIs (defaults there), passed on by the store wrappers."""
+
+    by: Level | str
+    per: Per | str
+    kpis: list[str] | None
+    node: str | None
+
+
+class ComputeOptions(KpiOptions, total=False):
+    """The keyword arguments of ``compute_result``, which ``compute`` passes on."""
+
+    plant: Plant | None
+
+
 def compute(
     store: TelemetryStore,
     start: date | datetime | str,
     end: date | datetime | str,
-    *,
-    by: Level | str = Level.equipment,
-    per: Per | str = Per.day,
-    kpis: list[str] | None = None,
-    node: str | None = None,
-    plant: Plant | None = None,
+    **options: Unpack[ComputeOptions],
 ) -> pa.Table:
     """KPIs of the store from ``start`` up to ``end`` (plant-local) by node and period, as Arrow."""
-    return compute_result(store, start, end, by=by, per=per, kpis=kpis, node=node, plant=plant).kpi_table()
+    return compute_result(store, start, end, **options).kpi_table()
 
 
 def compute_result(
@@ -110,28 +120,21 @@ def compute_result(
     start: date | datetime | str,
     end: date | datetime | str,
     *,
-    by: Level | str = Level.equipment,
-    per: Per | str = Per.day,
-    kpis: list[str] | None = None,
-    node: str | None = None,
     plant: Plant | None = None,
+    **options: Unpack[KpiOptions],
 ) -> KpiResult:
-    """Like ``compute``, with the elements behind every value and the reasons for missing ones."""
+    """Like ``compute``, with the elements behind every value and the reasons for missing ones.
+
+    ``plant`` defaults to the one saved in the store folder's registry.
+    """
     plant = plant or stored_plant(store)
     backend = ibis.duckdb.from_connection(store.connection)
-    return compute_on(backend, plant, start, end, by=by, per=per, kpis=kpis, node=node)
+    return compute_on(backend, plant, start, end, **options)
 
 
 def stored_plant(store: TelemetryStore) -> Plant:
-    """The plant saved in the store folder's registry."""
-    path = store.path.parent / REGISTRY_FILE
-    if not path.exists():
-        raise UserError(f"no registry at {path}: the store has no plant; give --plant or simulate into it")
-    with Registry.open(path) as registry:
-        found = registry.get_plant()
-    if found is None:
-        raise UserError(f"the registry {path} holds no plant; give --plant or simulate into the store")
-    return found
+    """The plant saved in the registry of the store's folder (a UserError naming the fix when none)."""
+    return StoreFolder(store.path.parent).plant()
 
 
 def compute_on(

@@ -21,18 +21,7 @@ import ibis.expr.types as ir
 
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import State
-
-
-@dataclass(frozen=True)
-class Text:
-    """A user-facing text in English and Chinese."""
-
-    en: str
-    zh: str
-
-    def get(self, lang: str = "en") -> str:
-        """The text in ``lang`` (zh or en)."""
-        return self.zh if lang.startswith("zh") else self.en
+from smartfactory.model.text import Text
 
 
 @dataclass(frozen=True)
@@ -138,7 +127,7 @@ class Catalogue:
 def _text(value: Any, where: str) -> Text:
     if not isinstance(value, dict) or not {"en", "zh"} <= value.keys():
         raise ValueError(f"{where}: needs en and zh texts")
-    return Text(str(value["en"]), str(value["zh"]))
+    return Text(en=str(value["en"]), zh=str(value["zh"]))
 
 
 def _bound(value: Any) -> float:

@@ -6,7 +6,7 @@ import tomllib
 from functools import cache
 from importlib import resources
 
-from smartfactory.kpi.definitions import Text
+from smartfactory.model.text import Text
 
 
 @cache
@@ -14,4 +14,4 @@ def labels() -> dict[str, dict[str, Text]]:
     """State and loss-category names in English and Chinese (data/labels.toml)."""
     raw = tomllib.loads((resources.files("smartfactory.kpi") / "data" / "labels.toml").read_text("utf-8"))
     groups = ("state", "category", "trend", "doc", "why")
-    return {group: {k: Text(v["en"], v["zh"]) for k, v in raw[group].items()} for group in groups}
+    return {group: {k: Text(en=v["en"], zh=v["zh"]) for k, v in raw[group].items()} for group in groups}

@@ -14,11 +14,11 @@ from typing import Any
 import ibis
 
 from smartfactory.kpi.compute import compute_on, node_map, prepare, stored_plant
-from smartfactory.kpi.definitions import Text
 from smartfactory.kpi.elements import _clip
 from smartfactory.kpi.labels import labels
 from smartfactory.kpi.periods import Category, Per, Window
 from smartfactory.model.plant import Level, Plant
+from smartfactory.model.text import Text
 from smartfactory.store import TelemetryStore
 
 H = 3600.0
@@ -156,10 +156,10 @@ def _stop_hours(
 
 
 def _cause_names(plant: Plant) -> Any:
-    reasons = {r.code: Text(r.name.en, r.name.zh) for r in plant.reasons}
+    reasons = {r.code: r.name for r in plant.reasons}
     states = labels()["state"]
 
     def name(cause: str) -> Text:
-        return reasons.get(cause) or states.get(cause) or Text(cause, cause)
+        return reasons.get(cause) or states.get(cause) or Text(en=cause, zh=cause)
 
     return name

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from smartfactory.kpi.definitions import Catalogue, Kpi, catalogue
 from smartfactory.kpi.labels import labels
+from smartfactory.model.text import Text
 
 _BLOCK = re.compile(r"(<!-- generated:(\w+):(en|zh) -->\n)(.*?)(<!-- /generated -->)", re.S)
 
@@ -41,7 +42,7 @@ def kpi_rows(cat: Catalogue, lang: str) -> str:
         else:
             formula = text["doc"]["unsupported"].get(lang) + (k.needs.get(lang) if k.needs else "")
             reads = "—"
-        name = f"{k.iso} / {k.name.zh}" if lang == "zh" else k.iso
+        name = Text(en=k.iso, zh=f"{k.iso} / {k.name.zh}").get(lang)
         trend = text["trend"][k.trend].get(lang)
         rows.append([str(k.no), f"`{k.id}`", name, formula, k.unit, _range(k), trend, reads])
     return _table(text["doc"]["kpi_head"].get(lang), rows)

@@ -8,7 +8,8 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-from smartfactory.kpi.definitions import Text, catalogue
+from smartfactory.kpi.definitions import catalogue
+from smartfactory.model.text import Text
 
 
 class Rating(StrEnum):
@@ -66,7 +67,7 @@ def targets() -> dict[str, Target]:
             warn=float(item["warn"]),
             confidence=str(item["confidence"]),
             source=str(item["source"]),
-            note=Text(str(note["en"]), str(note["zh"])),
+            note=Text(en=str(note["en"]), zh=str(note["zh"])),
         )
     return out
 

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from smartfactory.model.text import Text
+
 PLANT_SCHEMA = "smartfactory.plant/1"
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
@@ -28,15 +30,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Name(Strict):
-    """A name in English and Chinese (zh-CN is first-class, so both are required)."""
-
-    en: str = Field(min_length=1)
-    zh: str = Field(min_length=1)
-
-    def text(self, lang: str = "en") -> str:
-        """The name in the given language (``zh`` or ``en``)."""
-        return self.zh if lang.startswith("zh") else self.en
+# a name in English and Chinese: the one bilingual text type, so it serialises like every other
+Name = Text
 
 
 class Level(StrEnum):

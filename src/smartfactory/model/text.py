@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Lang = Literal["zh", "en"]
 LANGUAGES: tuple[Lang, ...] = ("zh", "en")
+# the BCP 47 tag of each language, for HTML ``lang`` attributes and Content-Language
+TAGS: dict[Lang, str] = {"zh": "zh-CN", "en": "en"}
 
 
 def parse_language(tag: str | None) -> Lang | None:
@@ -33,6 +35,16 @@ def resolve_language(tag: str | None) -> Lang:
     return parse_language(tag) or "en"
 
 
+def choose(lang: str | None, en: str, zh: str) -> str:
+    """``zh`` or ``en`` as ``lang`` resolves: for messages built in code, with values in them."""
+    return zh if resolve_language(lang) == "zh" else en
+
+
+def language_tag(tag: str | None) -> str:
+    """The BCP 47 tag of the language ``tag`` resolves to: ``zh-CN`` or ``en``."""
+    return TAGS[resolve_language(tag)]
+
+
 class Text(BaseModel):
     """A text in Chinese and English; zh-CN is first-class, so both are required."""
 
@@ -43,7 +55,7 @@ class Text(BaseModel):
 
     def get(self, lang: str | None = "en") -> str:
         """The text in ``lang`` (any tag ``resolve_language`` reads)."""
-        return self.zh if resolve_language(lang) == "zh" else self.en
+        return choose(lang, self.en, self.zh)
 
     def __str__(self) -> str:
         return self.en

@@ -10,7 +10,8 @@ import importlib
 from typing import cast
 
 from smartfactory.model.errors import UserError
-from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard, Text
+from smartfactory.model.text import Text
+from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
 
 # name -> "module:Class"
 SCENARIOS: dict[str, str] = {

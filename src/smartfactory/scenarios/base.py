@@ -22,17 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-
-@dataclass(frozen=True)
-class Text:
-    """A user-facing string in Chinese and English."""
-
-    en: str
-    zh: str
-
-    def get(self, lang: str) -> str:
-        """The text in ``lang`` ("zh" or "en")."""
-        return self.zh if lang.startswith("zh") else self.en
+from smartfactory.model.text import Text
 
 
 @dataclass(frozen=True)

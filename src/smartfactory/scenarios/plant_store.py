@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
-from smartfactory.store import REGISTRY_FILE, Registry, TelemetryStore
+from smartfactory.store import StoreFolder, TelemetryStore
 
 _SQL_TYPES = {
     pa.string(): "VARCHAR",
@@ -23,17 +22,7 @@ _SQL_TYPES = {
 
 def plant_of(store_folder: Path, plant: Plant | None) -> Plant:
     """``plant`` if given, else the plant saved in the folder's registry; a UserError if neither."""
-    if plant is not None:
-        return plant
-    registry_path = store_folder / REGISTRY_FILE
-    if registry_path.exists():
-        with Registry.open(registry_path) as registry:
-            stored = registry.get_plant()
-        if stored is not None:
-            return stored
-    raise UserError(
-        f"no plant in {registry_path}: simulate or ingest with a plant file first, or pass the plant"
-    )
+    return StoreFolder(store_folder).plant(plant)
 
 
 def replace_table(

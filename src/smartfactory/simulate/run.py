@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from smartfactory.simulate.signals import (
     signal_values,
     threshold_alarms,
 )
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float], None]
 
@@ -115,6 +118,7 @@ def simulate(
     origin_us = round(origin_epoch * 1e6)
     faults = faults or []
     check_faults(plant, faults)
+    logger.info("simulating %s for %g days from %s (seed %d)", plant.plant.id, days, start, seed)
 
     seeds = np.random.SeedSequence(seed)
     env = simpy.Environment()
@@ -168,6 +172,7 @@ def simulate(
         }
         for line in lines.values()
     }
+    logger.debug("simulated %d events in %.1f s", sum(emitter.written.values()), time.perf_counter() - clock)
     return SimulationResult(
         plant_id=plant.plant.id,
         seed=seed,
@@ -289,62 +294,56 @@ class _Emitter:
                 table = pa.concat_tables(batch)
                 self.written[event_type.value] += self.sink.write(event_type, table)
 
+    def _unsent(self, m: Machine, log: str, length: int) -> slice | None:
+        """The rows of one of the machine's logs not emitted yet (None: none), now counted as emitted."""
+        cursor = self.cursor[m.id]
+        lo, cursor[log] = cursor[log], length
+        return None if lo == length else slice(lo, length)
+
     def _states(self, m: Machine) -> pa.Table | None:
-        log, c = m.log, self.cursor[m.id]
-        lo, hi = c["states"], len(log.starts)
-        c["states"] = hi
-        if lo == hi:
+        log = m.log
+        new = self._unsent(m, "states", len(log.starts))
+        if new is None:
             return None
-        n = hi - lo
-        return pa.table(
+        return _table(
+            EventType.states,
             [
-                pa.array([m.id] * n, pa.string()),
-                self._ts(log.starts[lo:hi]),
-                self._ts(log.ends[lo:hi]),
-                pa.array([s.value for s in log.states[lo:hi]], pa.string()),
-                pa.array(log.reasons[lo:hi], pa.string()),
-                pa.array(log.orders[lo:hi], pa.string()),
-                pa.array(log.products[lo:hi], pa.string()),
+                [m.id] * (new.stop - new.start),
+                self._ts(log.starts[new]),
+                self._ts(log.ends[new]),
+                [s.value for s in log.states[new]],
+                log.reasons[new],
+                log.orders[new],
+                log.products[new],
             ],
-            schema=SCHEMAS[EventType.states],
         )
 
     def _counts(self, m: Machine) -> pa.Table | None:
-        log, c = m.counts, self.cursor[m.id]
-        lo, hi = c["counts"], len(log.ts)
-        c["counts"] = hi
-        if lo == hi:
+        log = m.counts
+        new = self._unsent(m, "counts", len(log.ts))
+        if new is None:
             return None
-        n = hi - lo
-        return pa.table(
+        return _table(
+            EventType.counts,
             [
-                self._ts(log.ts[lo:hi]),
-                pa.array([m.id] * n, pa.string()),
-                pa.array(log.orders[lo:hi], pa.string()),
-                pa.array(log.products[lo:hi], pa.string()),
-                pa.array(log.good[lo:hi], pa.int32()),
-                pa.array(log.scrap[lo:hi], pa.int32()),
-                pa.array(log.rework[lo:hi], pa.int32()),
-                pa.array(log.parts[lo:hi], pa.string()),
+                self._ts(log.ts[new]),
+                [m.id] * (new.stop - new.start),
+                log.orders[new],
+                log.products[new],
+                log.good[new],
+                log.scrap[new],
+                log.rework[new],
+                log.parts[new],
             ],
-            schema=SCHEMAS[EventType.counts],
         )
 
     def _cycle_signals(self, m: Machine) -> pa.Table | None:
-        log, c = m.cycle_signals, self.cursor[m.id]
-        lo, hi = c["cycle"], len(log.ts)
-        c["cycle"] = hi
-        if lo == hi:
+        log = m.cycle_signals
+        new = self._unsent(m, "cycle", len(log.ts))
+        if new is None:
             return None
-        return pa.table(
-            [
-                self._ts(log.ts[lo:hi]),
-                pa.array([m.id] * (hi - lo), pa.string()),
-                pa.array(log.signals[lo:hi], pa.string()),
-                pa.array(log.values[lo:hi], pa.float64()),
-            ],
-            schema=SCHEMAS[EventType.measurements],
-        )
+        columns = [self._ts(log.ts[new]), [m.id] * (new.stop - new.start), log.signals[new], log.values[new]]
+        return _table(EventType.measurements, columns)
 
     def _periodic(
         self, m: Machine, now: float, final: bool
@@ -384,25 +383,16 @@ class _Emitter:
 
     def _measure(self, equipment: str, signal: str, times: np.ndarray, values: np.ndarray) -> pa.Table:
         n = len(times)
-        return pa.table(
-            [
-                self._ts(times),
-                pa.array([equipment] * n, pa.string()),
-                pa.array([signal] * n, pa.string()),
-                pa.array(values, pa.float64()),
-            ],
-            schema=SCHEMAS[EventType.measurements],
-        )
+        return _table(EventType.measurements, [self._ts(times), [equipment] * n, [signal] * n, values])
 
     def _alarms(
         self, m: Machine, now: float, signal_alarms: list[tuple[float, str, str, str]]
     ) -> pa.Table | None:
-        log, c = m.alarms, self.cursor[m.id]
-        lo, hi = c["alarms"], len(log.ts)
-        c["alarms"] = hi
+        log = m.alarms
+        new = self._unsent(m, "alarms", len(log.ts)) or slice(0, 0)
         rows = [
             (log.ts[k], log.codes[k], log.severities[k], log.actions[k], log.messages[k])
-            for k in range(lo, hi)
+            for k in range(new.start, new.stop)
         ]
         for t, code, action, signal in signal_alarms:
             severity = Severity.warning
@@ -411,14 +401,23 @@ class _Emitter:
         if not rows:
             return None
         rows.sort(key=lambda r: r[0])
-        return pa.table(
+        return _table(
+            EventType.alarms,
             [
                 self._ts([r[0] for r in rows]),
-                pa.array([m.id] * len(rows), pa.string()),
-                pa.array([r[1] for r in rows], pa.string()),
-                pa.array([str(r[2]) for r in rows], pa.string()),
-                pa.array([str(r[3]) for r in rows], pa.string()),
-                pa.array([r[4] for r in rows], pa.string()),
+                [m.id] * len(rows),
+                [r[1] for r in rows],
+                [str(r[2]) for r in rows],
+                [str(r[3]) for r in rows],
+                [r[4] for r in rows],
             ],
-            schema=SCHEMAS[EventType.alarms],
         )
+
+
+def _table(event_type: EventType, columns: list[Any]) -> pa.Table:
+    """A table of the event type; columns not yet Arrow arrays take the schema's types."""
+    schema = SCHEMAS[event_type]
+    arrays = [
+        c if isinstance(c, pa.Array) else pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)
+    ]
+    return pa.table(arrays, schema=schema)

@@ -3,10 +3,11 @@
 Answers are kept per framework, one row per question key (a criterion, metric or CMMM
 requirement id, ``<scenario>.built`` / ``<scenario>.ai_used``, ``<sub-domain>.applicable``,
 ``industry``) with the value as text, the factory's note and attachment references, who saved
-it and when. The rows hold checked values only: ``api.services.answers`` validates them with the
-answers-file checks before they are saved. The history keeps every submitted assessment with
-its JSON report. The tables belong to the registry (``AssessmentAnswerRow`` and
-``AssessmentRow`` in ``registry.py``, migration 0005); these functions take an open ``Registry``.
+it and when. The rows hold checked values only: ``app.answers`` checks each with its question
+(``assess.questionnaire``, the answers file's own check) before it is saved. The history keeps
+every submitted assessment with its JSON report. The tables belong to the registry
+(``AssessmentAnswerRow`` and ``AssessmentRow`` in ``registry.py``, migration 0005); these
+functions take an open ``Registry``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, TypedDict
+from typing import Any, Literal, Self, TypedDict, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -55,6 +55,7 @@ from smartfactory.model.plant import Level, Plant
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 RunStatus = Literal["running", "finished", "failed"]
+_Record = TypeVar("_Record")
 
 _URL_HELP = "use a file path, sqlite:///path/to/registry.db or postgresql+psycopg://user@host/db"
 # any fixed 64-bit number works: it only has to be the same for every smartfactory process
@@ -182,6 +183,11 @@ class ScenarioRunRow(Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
 
+def _owner_column() -> Mapped[str]:
+    # a user's sign-ins and tokens go with the user
+    return mapped_column(String(64), ForeignKey("users.username", ondelete="CASCADE"), index=True)
+
+
 class UserRow(Base):
     """A person who signs in to the web app; functions in ``store.accounts`` use it."""
 
@@ -202,9 +208,7 @@ class WebSessionRow(Base):
     __tablename__ = "web_sessions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    username: Mapped[str] = mapped_column(
-        String(64), ForeignKey("users.username", ondelete="CASCADE"), index=True
-    )
+    username: Mapped[str] = _owner_column()
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -217,9 +221,7 @@ class ApiTokenRow(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    username: Mapped[str] = mapped_column(
-        String(64), ForeignKey("users.username", ondelete="CASCADE"), index=True
-    )
+    username: Mapped[str] = _owner_column()
     name: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -335,7 +337,7 @@ class Registry:
         """Every plant in the registry, by id."""
         with self._sessions() as session:
             rows = session.scalars(select(PlantRow).order_by(PlantRow.id))
-            return [_plant_record(row) for row in rows]
+            return [row_record(row, PlantRecord) for row in rows]
 
     def get_plant(self, plant_id: str | None = None) -> Plant | None:
         """The stored plant (the only one when ``plant_id`` is None); None if there is none."""
@@ -362,7 +364,7 @@ class Registry:
                 .where(HierarchyNodeRow.plant_id == plant_id)
                 .order_by(HierarchyNodeRow.position)
             )
-            return [_node_record(row) for row in rows]
+            return [row_record(row, NodeRecord) for row in rows]
 
     def record_run(
         self,
@@ -380,26 +382,32 @@ class Registry:
         _require_aware("start", start)
         _require_aware("started_at", started_at)
         run_id = str(uuid.uuid4())
-        with self._sessions.begin() as session:
-            if session.get(PlantRow, plant_id) is None:
-                raise UserError(f"plant {plant_id!r} is not in the registry {self.url}; save the plant first")
-            session.add(
-                SimulationRunRow(
-                    id=run_id,
-                    plant_id=plant_id,
-                    seed=seed,
-                    start=start,
-                    days=days,
-                    started_at=started_at or datetime.now(UTC),
-                    finished_at=None,
-                    wall_s=None,
-                    store_path=store_path,
-                    event_counts={},
-                    truth=None,
-                    status="running",
-                )
+        self.add_plant_run(
+            SimulationRunRow(
+                id=run_id,
+                plant_id=plant_id,
+                seed=seed,
+                start=start,
+                days=days,
+                started_at=started_at or datetime.now(UTC),
+                finished_at=None,
+                wall_s=None,
+                store_path=store_path,
+                event_counts={},
+                truth=None,
+                status="running",
             )
+        )
         return run_id
+
+    def add_plant_run(self, row: SimulationRunRow | ScenarioRunRow) -> None:
+        """Insert a run row, refusing one whose plant is not in the registry."""
+        with self._sessions.begin() as session:
+            if session.get(PlantRow, row.plant_id) is None:
+                raise UserError(
+                    f"plant {row.plant_id!r} is not in the registry {self.url}; save the plant first"
+                )
+            session.add(row)
 
     def finish_run(
         self,
@@ -431,7 +439,7 @@ class Registry:
         """One simulation run, or None if there is no run with that id."""
         with self._sessions() as session:
             row = session.get(SimulationRunRow, run_id)
-            return _run_record(row) if row is not None else None
+            return row_record(row, RunRecord) if row is not None else None
 
     def list_runs(self, plant_id: str | None = None) -> list[RunRecord]:
         """Simulation runs, newest first; only one plant's when ``plant_id`` is given."""
@@ -439,7 +447,7 @@ class Registry:
         if plant_id is not None:
             query = query.where(SimulationRunRow.plant_id == plant_id)
         with self._sessions() as session:
-            return [_run_record(row) for row in session.scalars(query)]
+            return [row_record(row, RunRecord) for row in session.scalars(query)]
 
     def close(self) -> None:
         """Close every pooled connection; the registry cannot be used afterwards."""
@@ -602,50 +610,9 @@ def _node_rows(plant: Plant) -> list[dict[str, Any]]:
     return rows
 
 
-def _plant_record(row: PlantRow) -> PlantRecord:
-    return PlantRecord(
-        id=row.id,
-        name_en=row.name_en,
-        name_zh=row.name_zh,
-        industry=row.industry,
-        timezone=row.timezone,
-        source_path=row.source_path,
-        source_sha256=row.source_sha256,
-        loaded_at=row.loaded_at,
-    )
-
-
-def _node_record(row: HierarchyNodeRow) -> NodeRecord:
-    return NodeRecord(
-        plant_id=row.plant_id,
-        id=row.id,
-        parent_id=row.parent_id,
-        level=row.level,
-        name_en=row.name_en,
-        name_zh=row.name_zh,
-        kind=row.kind,
-        is_key=row.is_key,
-        networked=row.networked,
-        automated=row.automated,
-        position=row.position,
-    )
-
-
-def _run_record(row: SimulationRunRow) -> RunRecord:
-    return RunRecord(
-        id=row.id,
-        plant_id=row.plant_id,
-        seed=row.seed,
-        start=row.start,
-        days=row.days,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        wall_s=row.wall_s,
-        store_path=row.store_path,
-        event_counts=row.event_counts,
-        truth=row.truth,
-        status=row.status,
-    )
+def row_record(row: Base, record: type[_Record]) -> _Record:
+    """The ``TypedDict`` record of a row: each of the record's keys read from the column of that name."""
+    return cast(_Record, {key: getattr(row, key) for key in record.__annotations__})
 
 
 # --- the self-assessment (migration 0005; functions in ``store.answers`` use these) ---------

@@ -23,8 +23,7 @@ from typing import Any, TypedDict, get_args
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from smartfactory.model.errors import UserError
-from smartfactory.store.registry import PlantRow, Registry, RunStatus, ScenarioRunRow
+from smartfactory.store.registry import Registry, RunStatus, ScenarioRunRow, row_record
 
 STATUSES: tuple[str, ...] = get_args(RunStatus)
 _NAME_MAX = 64  # scenario and official_scenario columns are String(64)
@@ -86,24 +85,21 @@ def record_scenario_run(
     values = _checked_metrics(metrics or {})
     stored_artefacts = _checked_json("artefacts", artefacts or {})
     run_id = str(uuid.uuid4())
-    with Session(registry.engine) as session, session.begin():
-        if session.get(PlantRow, plant_id) is None:
-            raise UserError(f"plant {plant_id!r} is not in the registry {registry.url}; save the plant first")
-        session.add(
-            ScenarioRunRow(
-                id=run_id,
-                plant_id=plant_id,
-                scenario=scenario,
-                official_scenario=official_scenario,
-                uses_ai=uses_ai,
-                started_at=started,
-                finished_at=finished,
-                status=status,
-                metrics=values,
-                artefacts=stored_artefacts,
-                notes=notes,
-            )
+    registry.add_plant_run(
+        ScenarioRunRow(
+            id=run_id,
+            plant_id=plant_id,
+            scenario=scenario,
+            official_scenario=official_scenario,
+            uses_ai=uses_ai,
+            started_at=started,
+            finished_at=finished,
+            status=status,
+            metrics=values,
+            artefacts=stored_artefacts,
+            notes=notes,
         )
+    )
     return run_id
 
 
@@ -149,7 +145,7 @@ def get_scenario_run(registry: Registry, run_id: str) -> ScenarioRunRecord | Non
     """One scenario run, or None if there is no run with that id."""
     with Session(registry.engine) as session:
         row = session.get(ScenarioRunRow, run_id)
-        return _record(row) if row is not None else None
+        return row_record(row, ScenarioRunRecord) if row is not None else None
 
 
 def list_scenario_runs(
@@ -173,7 +169,7 @@ def list_scenario_runs(
     if until is not None:
         query = query.where(ScenarioRunRow.started_at < until)
     with Session(registry.engine) as session:
-        return [_record(row) for row in session.scalars(query)]
+        return [row_record(row, ScenarioRunRecord) for row in session.scalars(query)]
 
 
 # --- checks -----------------------------------------------------------------------------
@@ -218,19 +214,3 @@ def _checked_json(field: str, value: Mapping[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{field} must be plain JSON (strings, numbers, lists, objects): {exc}") from None
     return dict(value)
-
-
-def _record(row: ScenarioRunRow) -> ScenarioRunRecord:
-    return ScenarioRunRecord(
-        id=row.id,
-        plant_id=row.plant_id,
-        scenario=row.scenario,
-        official_scenario=row.official_scenario,
-        uses_ai=row.uses_ai,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        status=row.status,
-        metrics=row.metrics,
-        artefacts=row.artefacts,
-        notes=row.notes,
-    )

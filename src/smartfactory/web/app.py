@@ -1,4 +1,9 @@
-"""The ASGI app: the API under /api/v1, the pages, the vendored static files, errors."""
+"""The ASGI app: the API under /api/v1, the pages, the vendored static files, errors.
+
+Errors are answered here, in one place: a ``UserError`` (and a refused request) as the problem
+document its class declares on the API's paths and as the error page elsewhere; routes and
+pages raise and never map errors themselves.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import smartfactory
 from smartfactory.api.auth.deps import CsrfRejected, NotAllowed, SignInRequired, require_api, require_page
 from smartfactory.api.auth.ratelimit import LoginLimiter
-from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, FieldProblem, problems_in_schema
+from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, problems_in_schema
 from smartfactory.api.routes import PREFIX, api_router
-from smartfactory.api.validation import field_problems
+from smartfactory.api.validation import invalid_request
+from smartfactory.app.errors import invalid
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.roles import Role, role_label
 from smartfactory.app.scenarios import wait_for_runs
@@ -122,8 +128,29 @@ def _problem(request: Request, problem: ApiProblem, headers: dict[str, str] | No
     )
 
 
-def _error_page(request: Request, status: int, title: str, detail: str | None) -> Response:
-    return render(request, "error.html", status_code=status, title=title, detail=detail, status=status)  # type: ignore[no-any-return]
+def _error_page(
+    request: Request, status: int, title: str, detail: str | None, headers: dict[str, str] | None = None
+) -> Response:
+    response: Response = render(
+        request, "error.html", status_code=status, title=title, detail=detail, status=status
+    )
+    response.headers.update(headers or {})
+    return response
+
+
+def _user_error(request: Request, error: UserError, headers: dict[str, str] | None = None) -> Response:
+    """The problem document (API) or error page its class declares for a user error."""
+    problem = ApiProblem.of(error)
+    if _is_api(request):
+        return _problem(request, problem, headers=headers)
+    return _error_page(request, problem.status, problem.title, _page_detail(error), headers=headers)
+
+
+def _page_detail(error: UserError) -> str:
+    """The summary, and each problem when they say more than it."""
+    if all(p.message == error.summary for p in error.problems):
+        return error.summary
+    return f"{error.summary} " + "; ".join(f"{p.location or p.source}: {p.message}" for p in error.problems)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -168,46 +195,22 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _problem(request, exc)
         return _error_page(request, exc.status, exc.title, exc.detail)
 
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        # every subclass: its class declares the status, the problem type and the title
+        return _user_error(request, exc)
+
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problem = ApiProblem(
-            422, _("Invalid request"), _("Some fields are not valid."), field_problems(exc.errors())
-        )
-        if _is_api(request):
-            return _problem(request, problem)
-        return _error_page(
-            request, 422, problem.title, "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
-        )
+    async def invalid_fields(request: Request, exc: RequestValidationError) -> Response:
+        return _user_error(request, invalid_request(exc.errors()))
 
     @app.exception_handler(OperationalError)
     async def registry_busy(request: Request, exc: OperationalError) -> Response:
         # the registry held past its busy timeout by another process: a retry can succeed
         if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
             raise exc
-        problem = ApiProblem(503, _("The store is busy"), _("The registry is busy; try again in a moment."))
-        headers = {"Retry-After": "2"}
-        if _is_api(request):
-            return _problem(request, problem, headers=headers)
-        return _error_page(request, 503, problem.title, problem.detail)
-
-    @app.exception_handler(StoreLockedError)
-    async def locked(request: Request, exc: StoreLockedError) -> Response:
-        problem = ApiProblem(503, _("The store is busy"), str(exc))
-        return (
-            _problem(request, problem)
-            if _is_api(request)
-            else _error_page(request, 503, problem.title, problem.detail)
-        )
-
-    @app.exception_handler(UserError)
-    async def user_error(request: Request, exc: UserError) -> Response:
-        errors = [FieldProblem(field=p.location or p.source, message=p.message) for p in exc.problems]
-        problem = ApiProblem(400, _("Request not allowed"), exc.summary, errors)
-        return (
-            _problem(request, problem)
-            if _is_api(request)
-            else _error_page(request, 400, problem.title, str(exc))
-        )
+        busy = StoreLockedError(_("The registry is busy; try again in a moment."))
+        return _user_error(request, busy, headers={"Retry-After": "2"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -216,13 +219,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers: dict[str, Any] = dict(exc.headers or {})
         if exc.status_code == 400 and (detail or "").startswith("There was an error parsing the body"):
             # FastAPI's answer to a body it cannot decode (not UTF-8, say): the same 422 as bad JSON
-            unreadable = _("The body is not valid JSON.")
-            problem = ApiProblem(
-                422, _("Invalid request"), unreadable, [FieldProblem(field="body", message=unreadable)]
-            )
-            if _is_api(request):
-                return _problem(request, problem)
-            return _error_page(request, 422, problem.title, unreadable)
+            return _user_error(request, invalid("body", _("The body is not valid JSON.")))
         if _is_api(request) or request.url.path.startswith("/static"):
             return _problem(request, ApiProblem(exc.status_code, title, detail), headers=headers or None)
         return _error_page(request, exc.status_code, title, detail)

@@ -29,7 +29,9 @@ templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=Tr
 templates.env.filters["number"] = i18n.number
 templates.env.filters["percent"] = i18n.percent
 templates.env.filters["when"] = i18n.when
+templates.env.filters["local_text"] = i18n.local_text
 templates.env.globals["pick"] = i18n.pick
+templates.env.globals["language_tag"] = i18n.language_tag
 templates.env.globals["language"] = i18n.language
 templates.env.globals["role_label"] = role_label
 

@@ -19,7 +19,7 @@ _SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
 class SignInRequired(Exception):
-    """No valid session or token: pages redirect to the log-in page, the API answers 401."""
+    """No valid session or token: pages redirect to the log-in page, the API asks to sign in."""
 
     def __init__(self, page: bool) -> None:
         super().__init__("sign in first")
@@ -27,7 +27,7 @@ class SignInRequired(Exception):
 
 
 class NotAllowed(Exception):
-    """Signed in, but the role is below what the route needs (403)."""
+    """Signed in, but the role is below what the route needs."""
 
     def __init__(self, principal: Principal, needed: Role, page: bool) -> None:
         super().__init__(f"{principal.username} is {principal.role.value}; this needs {needed.value}")
@@ -37,7 +37,7 @@ class NotAllowed(Exception):
 
 
 class CsrfRejected(Exception):
-    """An unsafe request from a browser session without the session's CSRF token (403)."""
+    """An unsafe request from a browser session without the session's CSRF token."""
 
     def __init__(self, page: bool) -> None:
         super().__init__("missing or wrong CSRF token")
@@ -102,12 +102,12 @@ def _require(role: Role, page: bool) -> Callable[[Request], Awaitable[Principal]
 
 
 def require_api(role: Role) -> Callable[[Request], Awaitable[Principal]]:
-    """Dependency of an API route: a principal with at least ``role`` (401 / 403 otherwise)."""
+    """Dependency of an API route: a principal with at least ``role`` (else SignInRequired, NotAllowed)."""
     return _API[role]
 
 
 def require_page(role: Role) -> Callable[[Request], Awaitable[Principal]]:
-    """Dependency of a page: a principal with at least ``role`` (redirect to log-in / 403)."""
+    """Dependency of a page: a principal with at least ``role`` (the log-in page, or NotAllowed)."""
     return _PAGE[role]
 
 

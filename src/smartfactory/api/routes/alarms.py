@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from smartfactory.api.auth.deps import WorkspaceDep, require_api
 from smartfactory.api.problems import responses
-from smartfactory.api.routes.telemetry import EndQuery, StartQuery, answering
+from smartfactory.api.routes.telemetry import EndQuery, StartQuery
 from smartfactory.app import alarms as service
 from smartfactory.app.alarms import Alarm, AlarmList, StateFilter
 from smartfactory.app.roles import Role
@@ -39,7 +39,7 @@ def get_alarms(
     With ``start``/``end``: the alarms alive at some time in the period. Times without an
     offset are the plant's local time.
     """
-    with answering(), workspace.telemetry() as store:
+    with workspace.telemetry() as store:
         return service.list_alarms(store, workspace.plant(), equipment, state, start, end, limit)
 
 
@@ -51,9 +51,8 @@ def get_alarms(
 def acknowledge_alarm(
     equipment: EquipmentPath, code: CodePath, principal: Engineer, workspace: WorkspaceDep
 ) -> Alarm:
-    """Acknowledge an active alarm (409 when it is cleared or already acknowledged; nothing is written)."""
-    with answering():
-        return service.acknowledge(workspace, equipment, code, principal.username)
+    """Acknowledge an active alarm; a conflict (nothing written) when it is cleared or acknowledged."""
+    return service.acknowledge(workspace, equipment, code, principal.username)
 
 
 @router.post(
@@ -64,6 +63,5 @@ def acknowledge_alarm(
 def clear_alarm(
     equipment: EquipmentPath, code: CodePath, principal: Engineer, workspace: WorkspaceDep
 ) -> Alarm:
-    """Clear an active alarm (409 when it is already cleared; nothing is written)."""
-    with answering():
-        return service.clear(workspace, equipment, code, principal.username)
+    """Clear an active alarm; a conflict, writing nothing, when it is already cleared."""
+    return service.clear(workspace, equipment, code, principal.username)

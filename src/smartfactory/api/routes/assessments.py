@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -11,21 +11,20 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from smartfactory.api.auth.deps import require_api, workspace_of
-from smartfactory.api.problems import ApiProblem, FieldProblem, responses
-from smartfactory.api.validation import field_problems
+from smartfactory.api.language import LanguageQuery
+from smartfactory.api.problems import responses
+from smartfactory.api.validation import invalid_request
 from smartfactory.app import answers as answer_service
 from smartfactory.app import assessment as service
+from smartfactory.app.errors import field_problem
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.roles import Role
 from smartfactory.app.sessions import Principal
-from smartfactory.assess.answers import AnswersFileError
+from smartfactory.model.errors import InvalidInput, NotFound
 
 router = APIRouter(tags=["assessments"])
 
-Lang = Annotated[
-    Literal["zh", "en"] | None,
-    Query(description="language of the texts (default: the session's, else Accept-Language)"),
-]
+Lang = LanguageQuery
 Budget = Annotated[
     int | None,
     Query(
@@ -55,19 +54,6 @@ class Submission(BaseModel):
     """What to assess with: an optional budget for the roadmap."""
 
     budget: int | None = Field(None, ge=0, le=service.MAX_BUDGET, description="budget in CNY")
-
-
-def _rejected(exc: answer_service.AnswerRejected) -> ApiProblem:
-    return ApiProblem(
-        422, _("Invalid answer"), exc.message, [FieldProblem(field=exc.key, message=exc.message)]
-    )
-
-
-def _file_problems(exc: AnswersFileError) -> ApiProblem:
-    errors = [
-        FieldProblem(field=where, message=message) for where, message in answer_service.problems_by_line(exc)
-    ]
-    return ApiProblem(422, _("The answers file has problems"), exc.summary, errors)
 
 
 @router.get(
@@ -158,20 +144,15 @@ def put_answer(
     body: answer_service.AnswerIn,
     principal: Annotated[Principal, Depends(require_api(Role.engineer))],
 ) -> answer_service.AnswerOut:
-    """Save one answer (blank clears it); a value the answers file would refuse saves nothing (422)."""
-    try:
-        return answer_service.save_answer(
-            workspace_of(request),
-            key,
-            body.value,
-            principal.username,
-            note=body.note,
-            attachments=body.attachments,
-        )
-    except answer_service.UnknownQuestion as exc:
-        raise ApiProblem(404, _("Not found"), exc.summary) from None
-    except answer_service.AnswerRejected as exc:
-        raise _rejected(exc) from None
+    """Save one answer (blank clears it); a value the answers file would refuse saves nothing."""
+    return answer_service.save_answer(
+        workspace_of(request),
+        key,
+        body.value,
+        principal.username,
+        note=body.note,
+        attachments=body.attachments,
+    )
 
 
 @router.put(
@@ -195,44 +176,28 @@ async def put_answers(
     """Replace every saved answer with an answers file: JSON {"yaml": "..."} or the YAML itself.
 
     The file is checked as `smartfactory assess --answers` checks it (blank answers are allowed and
-    score 0); with any problem nothing is saved and the answer lists each with its line (422).
+    score 0); with any problem nothing is saved and the answer lists each with its line.
     """
     text = await _answers_text(request)
-    try:
-        return await run_in_threadpool(
-            answer_service.import_answers, workspace_of(request), text, principal.username
-        )
-    except AnswersFileError as exc:
-        raise _file_problems(exc) from None
+    return await run_in_threadpool(
+        answer_service.import_answers, workspace_of(request), text, principal.username
+    )
 
 
 async def _answers_text(request: Request) -> str:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    raw = await request.body()
-    if len(raw) > 4 * answer_service.MAX_ANSWERS_FILE:
-        raise ApiProblem(
-            422,
-            _("The answers file has problems"),
-            _("The answers file is too large: at most {count} characters.").format(
-                count=answer_service.MAX_ANSWERS_FILE
-            ),
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiProblem(
-            422, _("The answers file has problems"), _("The answers file is not UTF-8 text.")
-        ) from None
+    text = answer_service.decode_upload(await request.body())
     if kind in YAML_TYPES:
         return text
     try:
         data: Any = json.loads(text) if text.strip() else None
         return AnswersFile.model_validate(data).yaml
     except json.JSONDecodeError:
-        problems = [FieldProblem(field="body", message=_("The body is not valid JSON."))]
+        raise InvalidInput(
+            _("Some fields are not valid."), [field_problem("body", _("The body is not valid JSON."))]
+        ) from None
     except ValidationError as exc:
-        problems = field_problems([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
-    raise ApiProblem(422, _("Invalid request"), _("Some fields are not valid."), problems)
+        raise invalid_request([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
 @router.get("/assessments", response_model=service.AssessmentHistory, responses=responses(401, 422))
@@ -274,5 +239,5 @@ def assessment(
     """One submitted assessment with its whole report."""
     found = service.submitted(workspace_of(request), assessment_id)
     if found is None:
-        raise ApiProblem(404, _("Not found"), _("No assessment {id}.").format(id=assessment_id))
+        raise NotFound(_("No assessment {id}.").format(id=assessment_id))
     return found

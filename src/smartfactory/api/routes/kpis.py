@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from smartfactory.api.auth.deps import require_api, workspace_of
+from smartfactory.api.language import LanguageQuery
 from smartfactory.api.problems import responses
 from smartfactory.app import kpis as service
 from smartfactory.app.roles import Role
@@ -39,14 +40,7 @@ To = Annotated[
 Node = Annotated[
     str | None, Query(max_length=100, description="only the equipment under this hierarchy node")
 ]
-Lang = Annotated[
-    str | None,
-    Query(
-        max_length=16,
-        pattern=r"^(zh|en)([-_][A-Za-z]{2,4})?$",
-        description="zh or en (default: the session's language or Accept-Language)",
-    ),
-]
+Lang = LanguageQuery
 JSON = "application/json"
 
 

@@ -6,12 +6,12 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from smartfactory.api.auth.deps import WorkspaceDep, require_api
-from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, FieldProblem, ProblemDetails, responses
+from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, ProblemDetails, responses
 from smartfactory.app import plant as service
+from smartfactory.app.errors import invalid
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.plant import PlantSummary, PlantTree
 from smartfactory.app.roles import Role
@@ -27,18 +27,6 @@ class PlantFile(BaseModel):
     """A plant file's text, for clients that send JSON."""
 
     toml: str = Field(description="the whole plant file (TOML), as `smartfactory ingest` reads it")
-
-
-class PlantFileProblem(FieldProblem):
-    """A problem of an uploaded plant file, with its line."""
-
-    line: int | None = Field(None, description="line of the plant file, when known")
-
-
-class PlantFileProblems(ProblemDetails):
-    """The plant file was rejected: every problem at once, with line and field."""
-
-    errors: list[PlantFileProblem] = Field(default_factory=list)  # type: ignore[assignment]
 
 
 @router.get("/plant", response_model=PlantSummary, responses=responses(400, 401))
@@ -72,7 +60,7 @@ _BODY: dict[str, Any] = {
     responses={
         **responses(400, 401, 403, 409, 413, 415),
         422: {
-            "model": PlantFileProblems,
+            "model": ProblemDetails,
             "content": {PROBLEM_JSON: {}},
             "description": "the plant file is invalid: every problem, with line and field",
         },
@@ -85,18 +73,7 @@ async def put_plant(request: Request, principal: Admin, workspace: WorkspaceDep)
     and describes the same plant (same ``plant.id``) as the store holds.
     """
     text = await _plant_text(request)
-    try:
-        saved = service.replace_plant(workspace, text, principal.username)
-    except service.PlantRejected as exc:
-        return _rejected(request, exc)
-    except service.OtherPlant as exc:
-        raise ApiProblem(
-            409,
-            _("Another plant"),
-            exc.summary,
-            [FieldProblem(field="body.plant.id", message=p.message) for p in exc.problems],
-        ) from None
-    return saved
+    return service.replace_plant(workspace, text, principal.username)
 
 
 async def _plant_text(request: Request) -> str:
@@ -113,17 +90,17 @@ async def _plant_text(request: Request) -> str:
     try:
         decoded = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise _invalid("body", _("The plant file must be UTF-8 text.")) from None
+        raise invalid("body", _("The plant file must be UTF-8 text.")) from None
     if media in ("text/plain", "application/toml", ""):
         return decoded
     if media == "application/json":
         try:
             document = json.loads(decoded)
         except ValueError:
-            raise _invalid("body", _("The body is not valid JSON.")) from None
+            raise invalid("body", _("The body is not valid JSON.")) from None
         toml = document.get("toml") if isinstance(document, dict) else None
         if not isinstance(toml, str):
-            raise _invalid("body.toml", _("Send the plant file as a string in the field 'toml'."))
+            raise invalid("body.toml", _("Send the plant file as a string in the field 'toml'."))
         return toml
     raise ApiProblem(
         415,
@@ -138,28 +115,3 @@ def _too_large() -> ApiProblem:
         _("Too large"),
         _("A plant file may have at most {size} bytes.").format(size=service.MAX_PLANT_FILE),
     )
-
-
-def _invalid(field: str, message: str) -> ApiProblem:
-    return ApiProblem(422, _("Invalid request"), message, [FieldProblem(field=field, message=message)])
-
-
-def _rejected(request: Request, exc: service.PlantRejected) -> JSONResponse:
-    errors = [
-        PlantFileProblem(
-            field=("body.toml." + p.location) if p.location else "body.toml",
-            message=(
-                _("line {line}: {message}").format(line=p.line, message=p.message) if p.line else p.message
-            ),
-            line=p.line,
-        )
-        for p in exc.problems
-    ]
-    document = PlantFileProblems(
-        title=_("Invalid plant file"),
-        status=422,
-        detail=_("The plant file has {count} problem(s); nothing was saved.").format(count=len(errors)),
-        instance=request.url.path,
-        errors=errors,
-    )
-    return JSONResponse(document.model_dump(exclude_none=True), status_code=422, media_type=PROBLEM_JSON)

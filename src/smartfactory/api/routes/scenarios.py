@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from smartfactory.api.auth.deps import WorkspaceDep, require_api
-from smartfactory.api.problems import ApiProblem, FieldProblem, responses
+from smartfactory.api.problems import responses
 from smartfactory.app import scenarios as service
-from smartfactory.app.i18n import gettext as _
 from smartfactory.app.roles import Role
 from smartfactory.app.scenarios import RunDetail, RunSummary, ScenarioInfo, ScheduleView
 from smartfactory.app.sessions import Principal
@@ -19,17 +18,6 @@ RUN_ROUTE = "scenario_run"  # the Location of a started run
 
 Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
 Engineer = Annotated[Principal, Depends(require_api(Role.engineer))]
-
-
-def unknown_scenario(name: str) -> ApiProblem:
-    """The 404 of a scenario name the library does not hold."""
-    return ApiProblem(
-        404,
-        _("No such scenario"),
-        _("There is no scenario {name}; scenarios: {names}.").format(
-            name=name, names=", ".join(service.names())
-        ),
-    )
 
 
 @router.get("/scenarios", response_model=list[ScenarioInfo], responses=responses(401))
@@ -47,18 +35,6 @@ def get_runs(
     limit: Annotated[int, Query(ge=1, le=service.MAX_RUNS, description="at most this many")] = 50,
 ) -> list[RunSummary]:
     """The newest scenario runs first, with their status and metrics."""
-    if scenario is not None and scenario not in service.names():
-        raise ApiProblem(
-            422,
-            _("Invalid request"),
-            _("Some fields are not valid."),
-            [
-                FieldProblem(
-                    field="query.scenario",
-                    message=_("Choose one of: {expected}.").format(expected=", ".join(service.names())),
-                )
-            ],
-        )
     return service.runs(workspace, scenario, limit)
 
 
@@ -69,7 +45,7 @@ def get_run(run_id: str, _principal: Viewer, workspace: WorkspaceDep) -> RunDeta
     """One run: status, metrics, artefacts (where its results went) and notes."""
     found = service.run(workspace, run_id)
     if found is None:
-        raise ApiProblem(404, _("No such run"), _("There is no scenario run {id}.").format(id=run_id))
+        raise service.UnknownRun(run_id)
     return found
 
 
@@ -79,21 +55,14 @@ def get_latest_schedule(_principal: Viewer, workspace: WorkspaceDep) -> Schedule
     makespan, tardiness and on-time rate."""
     found = service.latest_schedule(workspace)
     if found is None:
-        raise ApiProblem(
-            404,
-            _("No schedule yet"),
-            _("Run the scheduling scenario to make a schedule from the open orders."),
-        )
+        raise service.NoSchedule()
     return found
 
 
 @router.get("/scenarios/{name}", response_model=ScenarioInfo, responses=responses(401, 404))
 def get_scenario(name: str, _principal: Viewer, workspace: WorkspaceDep) -> ScenarioInfo:
     """One scenario of the library with its last run."""
-    try:
-        return service.scenario(workspace, name)
-    except service.UnknownScenario:
-        raise unknown_scenario(name) from None
+    return service.scenario(workspace, name)
 
 
 @router.post(
@@ -107,17 +76,6 @@ def post_run(
 ) -> RunSummary:
     """Start a run of the scenario on the plant's data (engineer). It runs in the background:
     follow it at the Location given (status running, then finished or failed)."""
-    try:
-        started = service.start_run(workspace, name)
-    except service.UnknownScenario:
-        raise unknown_scenario(name) from None
-    except service.RunInProgress as exc:
-        raise ApiProblem(
-            409,
-            _("Already running"),
-            _("Scenario {name} is already running (run {id}); wait for it to end.").format(
-                name=name, id=exc.run_id
-            ),
-        ) from None
+    started = service.start_run(workspace, name)
     response.headers["Location"] = request.url_for(RUN_ROUTE, run_id=started.id).path
     return started

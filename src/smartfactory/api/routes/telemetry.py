@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from smartfactory.api.auth.deps import WorkspaceDep, require_api
-from smartfactory.api.problems import ApiProblem, responses
+from smartfactory.api.problems import responses
 from smartfactory.app import telemetry as service
-from smartfactory.app.i18n import gettext as _
 from smartfactory.app.roles import Role
 from smartfactory.app.sessions import Principal
 from smartfactory.app.telemetry import (
     Clock,
     CountsAnswer,
     Per,
-    Rejected,
     SignalList,
     StatesAnswer,
     TelemetryAnswer,
@@ -45,31 +41,12 @@ EndQuery = Annotated[
 ]
 
 
-def problem_of(rejected: Rejected) -> ApiProblem:
-    """The problem document of a service's rejection: 422 (a field), 404 or 409."""
-    if rejected.reason == "not_found":
-        return ApiProblem(404, _("Not found"), rejected.detail, rejected.errors)
-    if rejected.reason == "conflict":
-        return ApiProblem(409, _("Conflict"), rejected.detail, rejected.errors)
-    return ApiProblem(422, _("Invalid request"), rejected.detail, rejected.errors)
-
-
-@contextmanager
-def answering() -> Iterator[None]:
-    """Turn a service's rejection into its problem document."""
-    try:
-        yield
-    except Rejected as exc:
-        raise problem_of(exc) from None
-
-
 @router.get(
     "/equipment/{equipment_id}/signals", response_model=SignalList, responses=responses(400, 401, 404, 422)
 )
 def get_signals(equipment_id: str, _principal: Viewer, workspace: WorkspaceDep) -> SignalList:
     """The signals a piece of equipment reports, with units and normal ranges, from the plant model."""
-    with answering():
-        return service.equipment_signals(workspace.plant(), equipment_id)
+    return service.equipment_signals(workspace.plant(), equipment_id)
 
 
 @router.get("/telemetry", response_model=TelemetryAnswer, responses=responses(400, 401, 422))
@@ -100,7 +77,7 @@ def get_telemetry(
     ] = "utc",
 ) -> TelemetryAnswer:
     """Signals of one piece of equipment over a period (at most 366 days), as ECharts line series."""
-    with answering(), workspace.telemetry() as store:
+    with workspace.telemetry() as store:
         return service.telemetry(store, workspace.plant(), equipment, signal or [], start, end, points, clock)
 
 
@@ -113,7 +90,7 @@ def get_states(
     end: EndQuery = None,
 ) -> StatesAnswer:
     """The states of one piece of equipment over a period (at most 31 days) and the time in each."""
-    with answering(), workspace.telemetry() as store:
+    with workspace.telemetry() as store:
         return service.states(store, workspace.plant(), equipment, start, end)
 
 
@@ -133,5 +110,5 @@ def get_counts(
     ] = "hour",
 ) -> CountsAnswer:
     """Good, scrap and rework units of one piece of equipment per bucket over a period."""
-    with answering(), workspace.telemetry() as store:
+    with workspace.telemetry() as store:
         return service.counts(store, workspace.plant(), equipment, start, end, per)

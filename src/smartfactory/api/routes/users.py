@@ -7,13 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 
 from smartfactory.api.auth.deps import WorkspaceDep, require_api
-from smartfactory.api.problems import ApiProblem, FieldProblem, responses
+from smartfactory.api.problems import responses
 from smartfactory.app import users as service
-from smartfactory.app.i18n import gettext as _
 from smartfactory.app.roles import Role
 from smartfactory.app.sessions import Principal
 from smartfactory.app.users import NewUser, PasswordChange, RoleChange, UserInfo
-from smartfactory.model.errors import UserError
 
 router = APIRouter(tags=["users"])
 
@@ -30,33 +28,20 @@ def list_users(_principal: Admin, workspace: WorkspaceDep) -> list[UserInfo]:
 @router.post("/users", status_code=201, response_model=UserInfo, responses=responses(401, 403, 409, 422))
 def add_user(new: NewUser, _principal: Admin, workspace: WorkspaceDep) -> UserInfo:
     """Add a user."""
-    try:
-        return service.add_user(workspace, new)
-    except service.UserExists as exc:
-        raise _problem(409, _("User exists"), exc) from None
+    return service.add_user(workspace, new)
 
 
 @router.delete("/users/{username}", status_code=204, responses=responses(401, 403, 404, 409))
 def remove_user(username: Username, _principal: Admin, workspace: WorkspaceDep) -> Response:
     """Remove a user with their sessions and API tokens (never the only admin)."""
-    try:
-        service.remove_user(workspace, username)
-    except service.UnknownUser as exc:
-        raise _problem(404, _("No such user"), exc) from None
-    except service.LastAdmin as exc:
-        raise _problem(409, _("The only admin"), exc) from None
+    service.remove_user(workspace, username)
     return Response(status_code=204)
 
 
 @router.put("/users/{username}/role", response_model=UserInfo, responses=responses(401, 403, 404, 409, 422))
 def set_role(username: Username, change: RoleChange, _principal: Admin, workspace: WorkspaceDep) -> UserInfo:
     """Give a user another role (never demote the only admin); it applies to their next request."""
-    try:
-        return service.set_role(workspace, username, change.role)
-    except service.UnknownUser as exc:
-        raise _problem(404, _("No such user"), exc) from None
-    except service.LastAdmin as exc:
-        raise _problem(409, _("The only admin"), exc) from None
+    return service.set_role(workspace, username, change.role)
 
 
 @router.put("/users/{username}/password", status_code=204, responses=responses(401, 403, 404, 422))
@@ -64,13 +49,5 @@ def set_password(
     username: Username, change: PasswordChange, _principal: Admin, workspace: WorkspaceDep
 ) -> Response:
     """Set a user's password; it signs them out of every browser (API tokens stay valid)."""
-    try:
-        service.set_password(workspace, username, change.password)
-    except service.UnknownUser as exc:
-        raise _problem(404, _("No such user"), exc) from None
+    service.set_password(workspace, username, change.password)
     return Response(status_code=204)
-
-
-def _problem(status: int, title: str, exc: UserError) -> ApiProblem:
-    errors = [FieldProblem(field=f"{p.source}.{p.location}", message=p.message) for p in exc.problems]
-    return ApiProblem(status, title, exc.summary, errors)

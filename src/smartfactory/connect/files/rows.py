@@ -68,28 +68,23 @@ def parse_time(value: Any, fmt: str, zone: tzinfo) -> datetime:
 
 
 def _count(value: Any, column: str) -> int:
-    if _blank(value):
-        raise RowError("bad count", f"{column} is empty")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise RowError("bad count", f"{column} = {value!r} is not a number") from None
-    if math.isnan(number) or math.isinf(number):
-        raise RowError("bad count", f"{column} is {number}")
-    if number < 0:
-        raise RowError("bad count", f"{column} = {value!r} is negative")
+    number = _counter(value, column)
     if not number.is_integer() or number > 2**31 - 1:
         raise RowError("bad count", f"{column} = {value!r} is not a whole count")
     return int(number)
 
 
 def _value(value: Any, column: str) -> float:
+    return _number(value, column, "bad value")
+
+
+def _number(value: Any, column: str, kind: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise RowError("bad value", f"{column} = {value!r} is not a number") from None
+        raise RowError(kind, f"{column} = {value!r} is not a number") from None
     if not math.isfinite(number):
-        raise RowError("bad value", f"{column} is {number}")
+        raise RowError(kind, f"{column} is {number}")
     return number
 
 
@@ -259,12 +254,7 @@ class RowMapper:
 def _counter(value: Any, column: str) -> float:
     if _blank(value):
         raise RowError("bad count", f"{column} is empty")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise RowError("bad count", f"{column} = {value!r} is not a number") from None
-    if not math.isfinite(number):
-        raise RowError("bad count", f"{column} is {number}")
+    number = _number(value, column, "bad count")
     if number < 0:
         raise RowError("bad count", f"{column} = {value!r} is negative")
     return number

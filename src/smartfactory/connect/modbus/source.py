@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
-from smartfactory.connect.live import Backoff, EventBatch, SourceStatus
+from smartfactory.connect.live import Backoff, EventBatch, SourceStatus, source_config
 from smartfactory.connect.modbus.adapter import (
     ModbusClientAdapter,
     ModbusConnectionError,
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from smartfactory.connect.writer import IngestWriter
     from smartfactory.model.plant import Plant
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 ILLEGAL_DATA_ADDRESS = 2
 
@@ -88,9 +88,7 @@ class ModbusSource:
 
     def __init__(self, name: str, config: BaseModel, plant: Plant, writer: IngestWriter) -> None:
         self.name = name
-        self.config = (
-            config if isinstance(config, ModbusConfig) else ModbusConfig.model_validate(config.model_dump())
-        )
+        self.config = source_config(config, ModbusConfig)
         self.plant = plant
         self.status = ModbusStatus(name, self.kind)
         self._writer = writer
@@ -140,12 +138,12 @@ class ModbusSource:
                 try:
                     await self._poll_forever()
                 except ModbusConnectionError as exc:
-                    log.warning("modbus source %s: %s", self.name, exc)
+                    logger.warning("modbus source %s: %s", self.name, exc)
                     self._lost(str(exc))
                     self._adapter.close()
                     await backoff.wait()
                 except Exception as exc:  # a library surprise must not end ingestion: start over
-                    log.exception("modbus source %s: unexpected error, reconnecting", self.name)
+                    logger.exception("modbus source %s: unexpected error, reconnecting", self.name)
                     self._lost(f"unexpected error: {exc!r}")
                     self._adapter.close()
                     await backoff.wait()

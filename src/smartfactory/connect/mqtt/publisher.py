@@ -398,9 +398,12 @@ class _EdgeNode:
             if metrics:
                 self._send(sp.topic(self.group, "DDATA", self.line, equipment), metrics, now)
 
-    def _metric(self, equipment: str, name: str, value: sp.Value, ts_us: int, **props: Any) -> sp.MetricValue:
+    def _metric(
+        self, equipment: str, name: str, value: sp.Value, ts_us: int, row: dict[str, Any], *props: str
+    ) -> sp.MetricValue:
+        # the row's columns named in props travel as string properties (the null ones left out)
         key = (equipment, name)
-        properties = {k: str(v) for k, v in props.items() if v is not None} or None
+        properties = {k: str(row[k]) for k in props if row[k] is not None} or None
         return sp.MetricValue(None, self.aliases[key], value, self.datatypes[key], ts_us // 1000, properties)
 
     def _metrics(self, event_type: EventType, row: dict[str, Any]) -> list[sp.MetricValue]:
@@ -409,39 +412,17 @@ class _EdgeNode:
             value = row["value"]
             if self.datatypes[(e, row["signal"])] is sp.DataType.Boolean:
                 value = bool(value)
-            return [self._metric(e, row["signal"], value, row["ts"])]
+            return [self._metric(e, row["signal"], value, row["ts"], row)]
         if event_type is EventType.states:
             return [
-                self._metric(
-                    e,
-                    "state",
-                    row["state"],
-                    row["start"],
-                    reason=row["reason"],
-                    order_id=row["order_id"],
-                    product=row["product"],
-                )
+                self._metric(e, "state", row["state"], row["start"], row, "reason", "order_id", "product")
             ]
         if event_type is EventType.counts:
             totals = self.totals[e]
             out = []
             for kind in ("good", "scrap", "rework"):
                 totals[kind] += int(row[kind])
-                props = (
-                    {"order_id": row["order_id"], "product": row["product"], "part_id": row["part_id"]}
-                    if kind == "good"
-                    else {}
-                )
-                out.append(self._metric(e, f"{kind}_count", totals[kind], row["ts"], **props))
+                props = ("order_id", "product", "part_id") if kind == "good" else ()
+                out.append(self._metric(e, f"{kind}_count", totals[kind], row["ts"], row, *props))
             return out
-        return [
-            self._metric(
-                e,
-                "alarm",
-                row["message"],
-                row["ts"],
-                code=row["code"],
-                severity=row["severity"],
-                action=row["action"],
-            )
-        ]
+        return [self._metric(e, "alarm", row["message"], row["ts"], row, "code", "severity", "action")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -18,7 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BaseModel
 
-from smartfactory.connect.live import Ack, Backoff, SourceStatus
+from smartfactory.connect.live import Ack, Backoff, SourceStatus, source_config
 from smartfactory.connect.mqtt.config import MqttConfig, parse_broker_url
 from smartfactory.connect.mqtt.json_payload import JsonDecoder
 from smartfactory.connect.mqtt.sparkplug import NAMESPACE, MetricNames, SparkplugDecoder
@@ -39,9 +39,7 @@ class MqttSource:
 
     def __init__(self, name: str, config: BaseModel, plant: Plant, writer: IngestWriter) -> None:
         self.name = name
-        self.config = (
-            config if isinstance(config, MqttConfig) else MqttConfig.model_validate(config.model_dump())
-        )
+        self.config = source_config(config, MqttConfig)
         self.plant = plant
         self.writer = writer
         self.status = SourceStatus(name, self.kind)
@@ -199,34 +197,25 @@ class MqttSource:
             else None
         )
         password = config.password.get_secret_value() if config.password else None
+        # a persistent session either way; MQTT 5 names it clean_start and bounds it by properties
+        session: dict[str, Any]
         if config.protocol == "5":
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = config.session_expiry_s
             properties.ReceiveMaximum = config.receive_maximum
-            client = aiomqtt.Client(
-                address.host,
-                address.port,
-                identifier=self.client_id,
-                username=config.username,
-                password=password,
-                keepalive=config.keepalive_s,
-                tls_params=tls,
-                protocol=aiomqtt.ProtocolVersion.V5,
-                clean_start=False,
-                properties=properties,
-            )
+            session = {"protocol": aiomqtt.ProtocolVersion.V5, "clean_start": False, "properties": properties}
         else:
-            client = aiomqtt.Client(
-                address.host,
-                address.port,
-                identifier=self.client_id,
-                username=config.username,
-                password=password,
-                keepalive=config.keepalive_s,
-                tls_params=tls,
-                protocol=aiomqtt.ProtocolVersion.V311,
-                clean_session=False,
-            )
+            session = {"protocol": aiomqtt.ProtocolVersion.V311, "clean_session": False}
+        client = aiomqtt.Client(
+            address.host,
+            address.port,
+            identifier=self.client_id,
+            username=config.username,
+            password=password,
+            keepalive=config.keepalive_s,
+            tls_params=tls,
+            **session,
+        )
         client._client.manual_ack_set(True)  # before connecting, see _ack
         return client
 

@@ -211,12 +211,7 @@ def _file() -> Any:
             ("optional", "bool", 7, "is_null"),
             ("optional", "MetaData", 8, "metadata"),
             ("optional", "PropertySet", 9, "properties"),
-            ("oneof", "uint32", 10, "int_value"),
-            ("oneof", "uint64", 11, "long_value"),
-            ("oneof", "float", 12, "float_value"),
-            ("oneof", "double", 13, "double_value"),
-            ("oneof", "bool", 14, "boolean_value"),
-            ("oneof", "string", 15, "string_value"),
+            *_scalar_oneof(10),
             ("oneof", "bytes", 16, "bytes_value"),
             ("oneof", "DataSet", 17, "dataset_value"),
             ("oneof", "Template", 18, "template_value"),
@@ -229,6 +224,7 @@ def _file() -> Any:
 
 
 def _scalar_oneof(first: int) -> list[tuple[str, str, int, str]]:
+    # the six scalar members every value-carrying message of Tahu numbers from `first` on
     names = ("int_value", "long_value", "float_value", "double_value", "boolean_value", "string_value")
     types = ("uint32", "uint64", "float", "double", "bool", "string")
     return [("oneof", t, first + i, n) for i, (t, n) in enumerate(zip(types, names, strict=True))]

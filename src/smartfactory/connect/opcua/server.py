@@ -40,7 +40,7 @@ from smartfactory.model.errors import UserError
 from smartfactory.model.events import EventType
 from smartfactory.model.plant import Equipment, Level, Plant
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COUNTERS = (GOOD_COUNT, SCRAP_COUNT, REWORK_COUNT)
@@ -134,7 +134,7 @@ class TwinServer:
         except OSError as exc:
             raise UserError(f"cannot serve OPC UA on {self.endpoint}: {exc.strerror or exc}") from None
         self.server = server
-        log.info("OPC UA twin of %s on %s", self.plant.plant.id, self.endpoint)
+        logger.info("OPC UA twin of %s on %s", self.plant.plant.id, self.endpoint)
 
     async def stop(self) -> None:
         """Stop listening (clients see the connection drop)."""

@@ -40,7 +40,7 @@ from smartfactory.model.plant import Plant
 if TYPE_CHECKING:
     from smartfactory.connect.writer import IngestWriter
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # servers limit items per call (MaxMonitoredItemsPerCall, MaxNodesPerTranslate...); 500 passes most
 _CHUNK = 500
@@ -244,7 +244,7 @@ class OpcUaSource:
 
     def _unknown(self, entry: NodeEntry, detail: str) -> None:
         message = f"unknown node: {entry.address} for {entry.label}: {detail}"
-        log.warning("%s: %s", self.source, message)
+        logger.warning("%s: %s", self.source, message)
         self.status.last_error = message
         raw = f'{{"node": "{entry.address}", "equipment": "{entry.equipment}", "signal": "{entry.signal}"}}'
         self.writer.batch.reject(self.source, message, raw)
@@ -260,12 +260,12 @@ class OpcUaSource:
             self._lost_at = None
             # first values after the gap may carry old source times; none may predate the no_data
             self.decoder.state_floor_us = time.time_ns() // 1000
-            log.info("%s: reconnected to %s", self.source, self.config.endpoint)
+            logger.info("%s: reconnected to %s", self.source, self.config.endpoint)
 
     def _lost(self, reason: str) -> None:
         """Record the loss: the reason, the gap's start and no_data for every monitored state."""
         self.status.last_error = reason
-        log.warning("%s: %s", self.source, reason)
+        logger.warning("%s: %s", self.source, reason)
         if not self.status.connected:
             return  # a failed reconnect attempt: the gap is already open
         self.status.connected = False
@@ -288,7 +288,7 @@ class OpcUaSource:
         try:
             await asyncio.wait_for(client.disconnect(), timeout=self.config.timeout_s)
         except Exception as exc:  # a dead server cannot hear CloseSession; the socket goes anyway
-            log.debug("%s: disconnect: %s", self.source, exc)
+            logger.debug("%s: disconnect: %s", self.source, exc)
         finally:
             with contextlib.suppress(Exception):
                 client.disconnect_socket()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
+from smartfactory.model.text import Text
 from smartfactory.scenarios.anomaly.detector import DetectorConfig, StreamingDetector
 from smartfactory.scenarios.anomaly.plant import (
     ALARM_CODE,
@@ -20,8 +22,8 @@ from smartfactory.scenarios.anomaly.plant import (
     replace_alarms,
 )
 from smartfactory.scenarios.anomaly.skab import TRAIN_POINTS, run_skab
-from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard, Text
-from smartfactory.store.telemetry import TELEMETRY_FILE, TelemetryStore
+from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
+from smartfactory.store import StoreFolder
 
 OFFICIAL = "equipment_operation_monitoring"
 SKAB_BENCHMARK = "SKAB v0.9, first 400 points of each file to learn, rest scored"
@@ -100,14 +102,14 @@ class AnomalyScenario(Scenario):
 
     def run_on_plant(self, store_folder: Path) -> PlantRun:
         """Monitor every networked equipment's sensors in the store and write ANOMALY alarms."""
-        folder = Path(store_folder)
-        if not (folder / TELEMETRY_FILE).exists():
+        folder = StoreFolder(Path(store_folder))
+        if not folder.telemetry_path.exists():
             raise UserError(
-                f"no telemetry store at {folder / TELEMETRY_FILE}; run `smartfactory simulate` first"
+                f"no telemetry store at {folder.telemetry_path}; run `smartfactory simulate` first"
             )
-        plant = self.plant or _registry_plant(folder)
+        plant = self.plant or folder.stored_plant()
         clock = time.perf_counter()
-        with TelemetryStore.open(folder, mode="write") as store:
+        with folder.open_telemetry("write") as store:
             result = detect_on_store(store, plant, self.plant_settings)
             written = replace_alarms(store, result.alarms)
             failures = recorded_failures(store)
@@ -141,43 +143,22 @@ class AnomalyScenario(Scenario):
         result = run_skab(Path(data_dir), config, limit=QUICK_FILES if quick else None)
         c = result.confusion
         name = SKAB_BENCHMARK + (f" (quick: {result.files} files)" if quick else f" ({result.files} files)")
-        train_s, infer_s = result.train_s, result.score_s
+        # every row of the run shares its benchmark name and timings
+        row = partial(BenchmarkRow, name, train_s=result.train_s, infer_s=result.score_s)
         detail = {"tp": c.tp, "tn": c.tn, "fp": c.fp, "fn": c.fn, "points": result.points_scored}
         f1 = c.f1()
         rows = [
-            BenchmarkRow(
-                name,
+            row(
                 "outlier F1",
                 round(f1, 3),
                 "Conv-AE / MSET 0.78 (SKAB leaderboard)",
                 f"≥ {TARGET_F1:.2f}",
                 None if quick else f1 >= TARGET_F1,
                 detail=detail,
-                train_s=train_s,
-                infer_s=infer_s,
             ),
-            BenchmarkRow(
-                name,
-                "FAR %",
-                round(c.far(), 2),
-                "Conv-AE 13.55, MSET 39.73",
-                "—",
-                None,
-                train_s=train_s,
-                infer_s=infer_s,
-            ),
-            BenchmarkRow(
-                name,
-                "MAR %",
-                round(c.mar(), 2),
-                "Conv-AE 28.02, MSET 14.13",
-                "—",
-                None,
-                train_s=train_s,
-                infer_s=infer_s,
-            ),
-            BenchmarkRow(
-                name,
+            row("FAR %", round(c.far(), 2), "Conv-AE 13.55, MSET 39.73", "—", None),
+            row("MAR %", round(c.mar(), 2), "Conv-AE 28.02, MSET 14.13", "—", None),
+            row(
                 "NAB standard (60 s right window)",
                 round(result.nab["standard"], 2),
                 "MSCRED 32.42, T²+Q 25.35, Conv-AE 23.61",
@@ -189,8 +170,6 @@ class AnomalyScenario(Scenario):
                     "missed_cps": result.missed_changepoints,
                     "false_cps": result.false_changepoints,
                 },
-                train_s=train_s,
-                infer_s=infer_s,
             ),
         ]
         self._evidence = {
@@ -200,12 +179,3 @@ class AnomalyScenario(Scenario):
             "nab_standard": result.nab["standard"],
         }
         return rows
-
-
-def _registry_plant(folder: Path) -> Plant | None:
-    registry_file = folder / "registry.sqlite"
-    if not registry_file.exists():
-        return None
-    from smartfactory.store.registry import Registry
-
-    return Registry.open(registry_file).get_plant()

@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from smartfactory.model.errors import UserError
-from smartfactory.scenarios.tabular import best_f1_threshold, labels, numeric_frame, out_of_fold
+from smartfactory.scenarios.tabular import (
+    best_f1_threshold,
+    labels,
+    lightgbm_model,
+    numeric_frame,
+    out_of_fold,
+)
 
 # column names that would hand the label to the model (the AI4I failure modes and the label)
 FORBIDDEN = ("twf", "hdf", "pwf", "osf", "rnf", "machine failure", "machine_failure", "failure")
@@ -28,11 +34,7 @@ INNER_FOLDS = 5
 
 def booster(seed: int = 0, trees: int = 300) -> Any:
     """The unfitted failure model: LightGBM, ``trees`` trees of 15 leaves, learning rate 0.05."""
-    from lightgbm import LGBMClassifier
-
-    return LGBMClassifier(
-        n_estimators=trees, learning_rate=0.05, num_leaves=15, n_jobs=2, random_state=seed, verbose=-1
-    )
+    return lightgbm_model(seed, n_jobs=2, n_estimators=trees, learning_rate=0.05, num_leaves=15)
 
 
 def forest(seed: int = 0, trees: int = 300) -> Any:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from smartfactory.model.errors import UserError
-from smartfactory.scenarios.tabular import require_file
+from smartfactory.scenarios.tabular import lightgbm_model, require_file
 
 FOLDER = Path("cmapss_fd001")
 COLUMNS = ["unit", "cycle", "setting_1", "setting_2", "setting_3"] + [f"sensor_{i}" for i in range(1, 22)]
@@ -138,9 +138,9 @@ def _slope_values(values: np.ndarray, window: int) -> np.ndarray:
 
 def rul_model(seed: int = 0, quick: bool = False) -> Any:
     """The unfitted RUL regressor: LightGBM, shallow trees, row and column subsampling."""
-    from lightgbm import LGBMRegressor
-
-    return LGBMRegressor(
+    return lightgbm_model(
+        seed,
+        regressor=True,
         n_estimators=150 if quick else 600,
         learning_rate=0.05 if quick else 0.02,
         num_leaves=15,
@@ -148,9 +148,6 @@ def rul_model(seed: int = 0, quick: bool = False) -> Any:
         subsample=0.8,
         subsample_freq=1,
         colsample_bytree=0.5,
-        random_state=seed,
-        n_jobs=1,
-        verbose=-1,
     )
 
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import AlarmAction, EventType, Severity
 from smartfactory.model.plant import Equipment, Plant, ReasonRole
+from smartfactory.scenarios.tabular import lightgbm_model
 from smartfactory.store import TelemetryStore
 
 ALARM_CODE = "PDM_RISK"
@@ -169,17 +170,7 @@ def _standardise(hourly: pd.DataFrame, columns: list[str], train: pd.Series) -> 
 
 
 def _model(seed: int) -> Any:
-    from lightgbm import LGBMClassifier
-
-    return LGBMClassifier(
-        n_estimators=200,
-        learning_rate=0.05,
-        num_leaves=15,
-        min_child_samples=20,
-        random_state=seed,
-        n_jobs=1,
-        verbose=-1,
-    )
+    return lightgbm_model(seed, n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=20)
 
 
 def _alarms(test: pd.DataFrame, threshold: float, failures: pd.DataFrame, horizon_h: float) -> pd.DataFrame:

@@ -14,7 +14,8 @@ import pyarrow as pa
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import EventType
 from smartfactory.model.plant import Plant
-from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard, Text
+from smartfactory.model.text import Text
+from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
 from smartfactory.scenarios.maintenance import benchmark as public_benchmark
 from smartfactory.scenarios.maintenance.classifier import FailureClassifier
 from smartfactory.scenarios.maintenance.risk import ALARM_CODE, RiskSettings, alarm_events, assess_risk
@@ -29,11 +30,11 @@ class MaintenanceScenario(Scenario):
 
     card: ClassVar[ScenarioCard] = ScenarioCard(
         name="maintenance",
-        title=Text("Equipment failure prediction", "设备故障诊断与预测"),
+        title=Text(en="Equipment failure prediction", zh="设备故障诊断与预测"),
         summary=Text(
-            "Predicts machine failures from process variables, estimates remaining useful life, and "
+            en="Predicts machine failures from process variables, estimates remaining useful life, and "
             "raises PDM_RISK alarms ahead of breakdowns from the plant's drifting signals.",
-            "根据工艺变量预测设备故障、估计剩余使用寿命，并依据设备信号的漂移在故障前发出 PDM_RISK 预警。",
+            zh="根据工艺变量预测设备故障、估计剩余使用寿命，并依据设备信号的漂移在故障前发出 PDM_RISK 预警。",
         ),
         official_scenarios=("equipment_fault_prediction",),
         uses_ai=True,

@@ -12,13 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smartfactory.scenarios.tabular import lightgbm_model
+
 
 def defect_classifier(seed: int = 0, quick: bool = False) -> Any:
     """An unfitted soft-voting ensemble for any numeric table (``quick``: fewer trees)."""
-    from lightgbm import LGBMClassifier
     from sklearn.ensemble import ExtraTreesClassifier, VotingClassifier
 
-    boosted = LGBMClassifier(
+    boosted = lightgbm_model(
+        seed,
         n_estimators=60 if quick else 700,
         learning_rate=0.1 if quick else 0.02,
         num_leaves=24,
@@ -27,11 +29,6 @@ def defect_classifier(seed: int = 0, quick: bool = False) -> Any:
         subsample_freq=1,
         min_child_samples=8,
         reg_lambda=1.0,
-        random_state=seed,
-        # one thread: LightGBM's OpenMP threads spin on a small, busy machine (one 300-tree fit on
-        # Steel Plates took 75 s with 2 threads and 3 s with 1 on the shared 2-core machine)
-        n_jobs=1,
-        verbose=-1,
     )
     randomised = ExtraTreesClassifier(
         n_estimators=100 if quick else 800, max_features=0.5, n_jobs=1 if quick else 2, random_state=seed
@@ -78,14 +75,12 @@ class PlateFaultClassifier:
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> PlateFaultClassifier:
         """Fit the two tree models and keep each batch's faults on ``X`` (numeric columns and the key)."""
-        from lightgbm import LGBMClassifier
         from sklearn.ensemble import ExtraTreesClassifier
 
         keys = X[self.key].astype(str).to_numpy()
         self.keys_ = np.unique(keys)
         boosted, randomised = self._inputs(X)
-        # LightGBM defaults but 15 leaves; one thread (OpenMP spins on a busy 2-core machine)
-        self.boosted_ = LGBMClassifier(num_leaves=15, random_state=self.seed, n_jobs=1, verbose=-1)
+        self.boosted_ = lightgbm_model(self.seed, num_leaves=15)  # LightGBM defaults but 15 leaves
         self.boosted_.fit(boosted, y)
         self.randomised_ = ExtraTreesClassifier(
             n_estimators=100 if self.quick else 400, max_features=0.5, n_jobs=1, random_state=self.seed

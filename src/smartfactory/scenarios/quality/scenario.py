@@ -14,7 +14,8 @@ import pyarrow as pa
 
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
-from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard, Text
+from smartfactory.model.text import Text
+from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
 from smartfactory.scenarios.plant_store import plant_of, replace_table
 from smartfactory.scenarios.quality import benchmark as steel_benchmark
 from smartfactory.scenarios.quality.classifier import defect_classifier
@@ -39,11 +40,11 @@ class QualityScenario(Scenario):
 
     card: ClassVar[ScenarioCard] = ScenarioCard(
         name="quality",
-        title=Text("Quality analysis and process-window optimisation", "质量分析与工艺窗口优化"),
+        title=Text(en="Quality analysis and process-window optimisation", zh="质量分析与工艺窗口优化"),
         summary=Text(
-            "Predicts scrap and rework from each cycle's process parameters and tool wear, recommends "
+            en="Predicts scrap and rework from each cycle's process parameters and tool wear, recommends "
             "the setpoints that keep predicted defects lowest, and classifies surface faults.",
-            "根据每个加工节拍的工艺参数和刀具磨损预测废品与返工，推荐使预测缺陷最少的工艺设定值，"
+            zh="根据每个加工节拍的工艺参数和刀具磨损预测废品与返工，推荐使预测缺陷最少的工艺设定值，"
             "并对表面缺陷进行分类。",
         ),
         official_scenarios=("quality_analysis_improvement", "online_intelligent_inspection"),

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smartfactory.scenarios.tabular import require_columns, require_file
+from smartfactory.scenarios.tabular import lightgbm_model, require_columns, require_file
 
 FILE = Path("steel_plates_faults") / "steel_plates_faults.csv"
 CLASSES = ("Pastry", "Z_Scratch", "K_Scatch", "Stains", "Dirtiness", "Bumps", "Other_Faults")
@@ -51,6 +51,4 @@ def features(frame: pd.DataFrame) -> pd.DataFrame:
 
 def lightgbm_default(seed: int = 0, n_jobs: int = 1) -> Any:
     """The published baseline: LightGBM with its default settings."""
-    from lightgbm import LGBMClassifier
-
-    return LGBMClassifier(random_state=seed, n_jobs=n_jobs, verbose=-1)
+    return lightgbm_model(seed, n_jobs=n_jobs)

@@ -10,7 +10,8 @@ from typing import ClassVar
 
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Order, Plant
-from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard, Text
+from smartfactory.model.text import Text
+from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
 from smartfactory.scenarios.scheduling.benchmark import benchmark as run_benchmark
 from smartfactory.scenarios.scheduling.flexible import solve_flexible
 from smartfactory.scenarios.scheduling.orders import RecordedOrder, order_book, recorded_orders
@@ -25,10 +26,7 @@ from smartfactory.scenarios.scheduling.plant_store import (
 )
 from smartfactory.scenarios.scheduling.problem import Downtime, Schedule, SchedulingProblem
 from smartfactory.scenarios.scheduling.reschedule import reschedule
-from smartfactory.store.registry import Registry
-from smartfactory.store.telemetry import TELEMETRY_FILE, TelemetryStore
-
-REGISTRY_FILE = "registry.sqlite"
+from smartfactory.store import StoreFolder
 
 
 class SchedulingScenario(Scenario):
@@ -79,13 +77,13 @@ class SchedulingScenario(Scenario):
     def run_on_plant(self, store_folder: Path, *, now: datetime | None = None) -> PlantRun:
         """Schedule the plant's open orders as of ``now`` (default: the end of the stored data)
         and write the plan to the store's ``schedules`` table."""
-        store_folder = Path(store_folder)
-        plant, recorded = _stored_plant(store_folder)
-        if not (store_folder / TELEMETRY_FILE).exists():
+        folder = StoreFolder(Path(store_folder))
+        plant, recorded = _stored_plant(folder)
+        if not folder.telemetry_path.exists():
             raise UserError(
-                f"no telemetry store in {store_folder}; run `smartfactory simulate` or `ingest` first"
+                f"no telemetry store in {folder.path}; run `smartfactory simulate` or `ingest` first"
             )
-        with TelemetryStore.open(store_folder, mode="write") as store:
+        with folder.open_telemetry("write") as store:
             start = now or data_end(store) or _first_release(plant, order_book(plant, recorded))
             orders = order_book(plant, recorded, start)
             problem = plant_problem(
@@ -132,21 +130,21 @@ def schedule_metrics(schedule: Schedule) -> dict[str, float]:
     return metrics
 
 
-def _stored_plant(store_folder: Path) -> tuple[Plant, list[RecordedOrder]]:
+def _stored_plant(folder: StoreFolder) -> tuple[Plant, list[RecordedOrder]]:
     """The plant in the folder's registry and the orders its twin runs recorded."""
-    path = store_folder / REGISTRY_FILE
-    if not path.exists():
+    if not folder.has_registry():
         raise UserError(
-            f"no registry at {path}: the scheduler needs the plant (load it with `smartfactory simulate`)"
+            f"no registry at {folder.registry_location}: the scheduler needs the plant "
+            "(load it with `smartfactory simulate`)"
         )
-    registry = Registry.open(path)
-    try:
+    with folder.open_registry() as registry:
         plant = registry.get_plant()
         recorded = recorded_orders(registry, plant.plant.id) if plant is not None else []
-    finally:
-        registry.close()
     if plant is None:
-        raise UserError(f"the registry {path} holds no plant; the scheduler needs its routings and orders")
+        raise UserError(
+            f"the registry {folder.registry_location} holds no plant; "
+            "the scheduler needs its routings and orders"
+        )
     return plant, recorded
 
 

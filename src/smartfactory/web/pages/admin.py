@@ -17,7 +17,7 @@ from smartfactory.app.i18n import gettext as _
 from smartfactory.app.roles import Role
 from smartfactory.app.sessions import Principal
 from smartfactory.app.users import NewUser, PasswordChange, RoleChange
-from smartfactory.model.errors import UserError
+from smartfactory.model.errors import InvalidInput
 from smartfactory.web.templating import render
 
 router = APIRouter()
@@ -77,7 +77,7 @@ def _field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     """Field name → message; the first message of each field."""
     out: dict[str, str] = {}
     for problem in field_problems(exc.errors()):
-        out.setdefault(prefix + problem.field.split(".")[-1], problem.message)
+        out.setdefault(prefix + problem.location.split(".")[-1], problem.message)
     return out
 
 
@@ -104,9 +104,16 @@ def add_user(
         new = NewUser(username=username, password=password, role=role, display_name=display_name)
         service.add_user(workspace_of(request), new)
     except ValidationError as exc:
-        return _page(request, principal, 422, _field_errors(exc), _("Check the fields marked below."), form)
+        return _page(
+            request,
+            principal,
+            InvalidInput.status,
+            _field_errors(exc),
+            _("Check the fields marked below."),
+            form,
+        )
     except service.UserExists as exc:
-        return _page(request, principal, 409, {"username": exc.problems[0].message}, exc.summary, form)
+        return _page(request, principal, exc.status, {"username": exc.problems[0].message}, exc.summary, form)
     return _done("added", username)
 
 
@@ -117,9 +124,11 @@ def change_role(request: Request, principal: Admin, username: str, role: Text = 
         change = RoleChange(role=role)
         service.set_role(workspace_of(request), username, change.role)
     except ValidationError as exc:
-        return _page(request, principal, 422, _field_errors(exc, f"{username}:"), _("Choose a role."))
+        return _page(
+            request, principal, InvalidInput.status, _field_errors(exc, f"{username}:"), _("Choose a role.")
+        )
     except (service.UnknownUser, service.LastAdmin) as exc:
-        return _page(request, principal, _status(exc), problem=exc.summary)
+        return _page(request, principal, exc.status, problem=exc.summary)
     if username == principal.username and change.role != Role.admin:
         return RedirectResponse("/", status_code=303)  # no longer allowed here
     return _done("role", username)
@@ -133,9 +142,9 @@ def change_password(request: Request, principal: Admin, username: str, password:
         service.set_password(workspace_of(request), username, change.password)
     except ValidationError as exc:
         errors = _field_errors(exc, f"{username}:")
-        return _page(request, principal, 422, errors, _("Check the fields marked below."))
+        return _page(request, principal, InvalidInput.status, errors, _("Check the fields marked below."))
     except service.UnknownUser as exc:
-        return _page(request, principal, 404, problem=exc.summary)
+        return _page(request, principal, exc.status, problem=exc.summary)
     if username == principal.username:
         return RedirectResponse("/login", status_code=303)
     return _done("password", username)
@@ -147,11 +156,7 @@ def remove_user(request: Request, principal: Admin, username: str) -> Response:
     try:
         service.remove_user(workspace_of(request), username)
     except (service.UnknownUser, service.LastAdmin) as exc:
-        return _page(request, principal, _status(exc), problem=exc.summary)
+        return _page(request, principal, exc.status, problem=exc.summary)
     if username == principal.username:
         return RedirectResponse("/login", status_code=303)
     return _done("removed", username)
-
-
-def _status(exc: UserError) -> int:
-    return 404 if isinstance(exc, service.UnknownUser) else 409

@@ -11,17 +11,16 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from smartfactory.api.auth.deps import require_page, workspace_of
-from smartfactory.api.problems import ApiProblem
-from smartfactory.api.routes.telemetry import answering, problem_of
 from smartfactory.app import alarms as alarm_service
 from smartfactory.app import equipment as service
 from smartfactory.app import telemetry as telemetry_service
 from smartfactory.app.alarms import Alarm
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.i18n import pick
+from smartfactory.app.i18n import local_text
 from smartfactory.app.roles import Role
 from smartfactory.app.sessions import Principal
-from smartfactory.app.telemetry import CountsAnswer, Rejected, Series, StatesAnswer
+from smartfactory.app.telemetry import CountsAnswer, Series, StatesAnswer
+from smartfactory.model.errors import Conflict, NotFound
 from smartfactory.model.plant import Plant
 from smartfactory.web.charts import PALETTE, STATE_COLORS, gantt_option, plant_time
 from smartfactory.web.templating import render
@@ -79,7 +78,7 @@ def describe_alarm(plant: Plant, alarm: Alarm) -> str:
     """What an alarm means, in the current language where the code is known."""
     reason = plant.reason_by_code().get(alarm.code)
     if reason is not None:
-        return pick(reason.name.en, reason.name.zh)
+        return local_text(reason.name)
     if alarm.code == service.MAINTENANCE_ALARM_CODE:
         return _("Failure risk above the threshold (maintenance scenario)")
     if alarm.code == service.ANOMALY_ALARM_CODE:
@@ -116,10 +115,8 @@ def _field(moment: datetime, tz: ZoneInfo) -> str:
     return _local(moment, tz).isoformat(timespec="minutes")
 
 
-def _not_found(equipment_id: str) -> ApiProblem:
-    return ApiProblem(
-        404, _("Not found"), _("The plant has no equipment {equipment}.").format(equipment=equipment_id)
-    )
+def _not_found(equipment_id: str) -> NotFound:
+    return NotFound(_("The plant has no equipment {equipment}.").format(equipment=equipment_id))
 
 
 # --- charts ---------------------------------------------------------------------------------
@@ -235,7 +232,7 @@ def equipment_page(
     tz = ZoneInfo(plant.plant.timezone)
     model = plant.equipment_by_id()[equipment_id]
     normal = {s.name: s.normal for s in model.signals}
-    with answering(), workspace.telemetry() as store:
+    with workspace.telemetry() as store:
         # the states' limit (31 days) is the page's: its charts all show the same period
         states = telemetry_service.states(store, plant, equipment_id, start, end)
         period_start, period_end = states.start.isoformat(), states.end.isoformat()
@@ -270,14 +267,14 @@ def equipment_page(
     return render(  # type: ignore[no-any-return]
         request,
         "equipment.html",
-        title=found.name.text(),
+        title=local_text(found.name),
         equipment=found,
         tz=plant.plant.timezone,
         as_of=as_of.replace(tzinfo=UTC) if as_of else None,
         start_field=_field(states.start, tz),
         end_field=_field(states.end, tz),
         charts=charts,
-        gantt=state_gantt(found.name.text(), states, tz),
+        gantt=state_gantt(local_text(found.name), states, tz),
         counts=counts,
         counts_chart=counts_option(counts, tz),
         state_seconds=sorted(states.seconds.items(), key=lambda item: -item[1]),
@@ -319,10 +316,9 @@ def alarm_action(
     error = None
     try:
         alarm = act(workspace, equipment_id, code, principal.username)
-    except Rejected as exc:
-        if exc.reason != "conflict":
-            raise problem_of(exc) from None
-        error = exc.detail
+    except Conflict as exc:
+        # the row comes back with why (another user acted first); other errors get the error page
+        error = exc.summary
         with workspace.telemetry() as store:
             latest = alarm_service.latest_life(store, equipment_id, code)
         assert latest is not None  # a conflict means the alarm has a life

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from smartfactory.api.auth.deps import require_page, workspace_of
-from smartfactory.api.problems import ApiProblem
 from smartfactory.app import scenarios as service
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.i18n import number
+from smartfactory.app.i18n import local_text, number
 from smartfactory.app.roles import Role
 from smartfactory.app.scenarios import ScenarioInfo, ScheduleView, plant_local
 from smartfactory.app.sessions import Principal
@@ -94,16 +93,7 @@ def _row(request: Request, principal: Principal, info: ScenarioInfo, error: str 
 
 
 def _info(request: Request, name: str) -> ScenarioInfo:
-    try:
-        return service.scenario(workspace_of(request), name)
-    except service.UnknownScenario:
-        raise ApiProblem(
-            404,
-            _("No such scenario"),
-            _("There is no scenario {name}; scenarios: {names}.").format(
-                name=name, names=", ".join(service.names())
-            ),
-        ) from None
+    return service.scenario(workspace_of(request), name)
 
 
 @router.get(PAGE)
@@ -125,7 +115,7 @@ def _page(request: Request, principal: Principal, problem: str | None = None, st
         runs=service.runs(workspace, limit=RUNS_SHOWN),
         schedule=schedule,
         chart=schedule_chart(schedule) if schedule is not None and schedule.rows else None,
-        official={key: text.text() for key, text in service.official_names().items()},
+        official={key: local_text(text) for key, text in service.official_names().items()},
         **_common(request, principal),
     )
 
@@ -148,12 +138,11 @@ def run_scenario(name: str, request: Request, principal: Engineer) -> Response:
     try:
         service.start_run(workspace_of(request), name)
     except service.UnknownScenario:
-        _info(request, name)  # the 404 page
-        raise
-    except service.RunInProgress:
-        error, status = _("This scenario is already running; wait for it to end."), 409
+        raise  # the error page, not a message in a row
+    except service.RunInProgress as exc:
+        error, status = _("This scenario is already running; wait for it to end."), exc.status
     except UserError as exc:
-        error, status = str(exc), 400
+        error, status = str(exc), exc.status
     if not request.headers.get("HX-Request"):
         # without JavaScript: back to the page (303, so a reload does not post again)
         return (

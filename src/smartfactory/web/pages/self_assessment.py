@@ -10,7 +10,6 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from smartfactory.api.auth.deps import require_page, workspace_of
-from smartfactory.api.problems import ApiProblem
 from smartfactory.app import answers as answer_service
 from smartfactory.app import assessment as assessment_service
 from smartfactory.app.i18n import gettext as _
@@ -29,7 +28,7 @@ def _page(
     principal: Principal,
     *,
     status_code: int = 200,
-    problems: list[tuple[str, str]] | None = None,
+    problems: list[tuple[str, str, str | None]] | None = None,
     imported: int | None = None,
 ) -> Response:
     workspace = workspace_of(request)
@@ -68,12 +67,11 @@ async def save_field(
     typed = raw if isinstance(raw, str) else None
     workspace = workspace_of(request)
     error: str | None = None
+    code: str | None = None
     try:
         await run_in_threadpool(answer_service.save_answer, workspace, key, typed, principal.username)
-    except answer_service.UnknownQuestion as exc:
-        raise ApiProblem(404, _("Not found"), exc.summary) from None
     except answer_service.AnswerRejected as exc:
-        error = exc.message
+        error, code = exc.message, exc.code
     question = await run_in_threadpool(answer_service.answer_of, workspace, key)
     # HTMX swaps only 2xx answers: the field comes back with its inline error either way
     status = 422 if error is not None and "hx-request" not in request.headers else 200
@@ -84,6 +82,7 @@ async def save_field(
         q=question,
         value=typed if error is not None else question.value,
         error=error,
+        error_code=code,
         saved=error is None,
         can_edit=True,
     )
@@ -107,25 +106,18 @@ async def import_file(
     """Replace the answers with an uploaded answers file; its problems are listed with their lines."""
     form = await request.form()
     upload = form.get("file")
-    problems: list[tuple[str, str]]
+    problems: list[tuple[str, str, str | None]]
     if not isinstance(upload, UploadFile):
-        problems = [("file", _("Choose an answers file to upload."))]
+        problems = [("file", _("Choose an answers file to upload."), None)]
         return await run_in_threadpool(_page, request, principal, status_code=422, problems=problems)
     raw = await upload.read(answer_service.MAX_ANSWERS_FILE * 4 + 1)
+    source = (upload.filename or answer_service.UPLOAD_SOURCE)[:100]
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        problems = [("file", _("The answers file is not UTF-8 text."))]
-        return await run_in_threadpool(_page, request, principal, status_code=422, problems=problems)
-    try:
+        text = answer_service.decode_upload(raw, source)
         result = await run_in_threadpool(
-            answer_service.import_answers,
-            workspace_of(request),
-            text,
-            principal.username,
-            source=(upload.filename or answer_service.UPLOAD_SOURCE)[:100],
+            answer_service.import_answers, workspace_of(request), text, principal.username, source=source
         )
     except AnswersFileError as exc:
-        problems = answer_service.problems_by_line(exc) or [("file", exc.summary)]
+        problems = answer_service.problems_by_line(exc) or [("file", exc.summary, None)]
         return await run_in_threadpool(_page, request, principal, status_code=422, problems=problems)
     return RedirectResponse(f"/self-assessment?imported={result.saved}", status_code=303)
