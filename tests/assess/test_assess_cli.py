@@ -176,7 +176,8 @@ def test_user_errors(work: Path, smartfactory: Run) -> None:
         )
     )
     assert "unknown industry type 'chemical'" in line
-    assert "--lang 'fr'" in one_line_error(smartfactory("assess", "template", "--lang", "fr", cwd=work))
+    line = one_line_error(smartfactory("assess", "template", "--lang", "fr", cwd=work))
+    assert "--lang 'fr'" in line and "allowed: zh or en" in line
     assert "unknown criterion 'G25-NOPE'" in one_line_error(
         smartfactory("assess", "explain", "G25-NOPE", cwd=work)
     )
@@ -203,6 +204,22 @@ def test_md_and_html_render_or_say_they_are_not_available_yet(
         assert f"--format {fmt} is not available yet" in one_line_error(result)
     else:
         assert ok(result).stdout.strip()
+
+
+def test_any_zh_or_en_tag_is_a_language(work: Path, smartfactory: Run) -> None:
+    report = ("--answers", "answers.yaml", *frameworks(work))
+    zh = ok(smartfactory("assess", *report, "--lang", "zh", cwd=work)).stdout
+    assert "达到级别: " in zh and "通往" in zh and "Level reached" not in zh
+    for tag in ("zh-CN", "zh_Hans"):
+        assert ok(smartfactory("assess", *report, "--lang", tag, cwd=work)).stdout == zh
+    en = ok(smartfactory("assess", *report, cwd=work)).stdout
+    assert ok(smartfactory("assess", *report, "--lang", "en-GB", cwd=work)).stdout == en
+    judged = json.loads(
+        ok(
+            smartfactory("assess", "explain", "CM-ORG-L1-1", "--format", "json", "--lang", "zh-CN", cwd=work)
+        ).stdout
+    )["judged"]
+    assert judged == "按 GB/T 39117 评分；子域得分为同级要求得分均值"
 
 
 def test_allow_missing_runs_and_says_so_first(work: Path, smartfactory: Run) -> None:

@@ -13,7 +13,6 @@ file (``answers_text``) whenever the plant is assessed, so the web, the API and
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -232,13 +231,10 @@ def saved(target: Workspace | Registry, framework: str | None = None) -> Saved:
 
 def _typed(raw: str | float | bool | None) -> str | None:
     """A value from a form or JSON as the text one would type into the answers file."""
-    if raw is None:
-        return None
-    if isinstance(raw, bool):
-        return "yes" if raw else "no"
-    if isinstance(raw, int | float):
-        return number_text(raw) if math.isfinite(raw) else str(raw)
-    return raw.strip() or None
+    if isinstance(raw, str):
+        return raw.strip() or None
+    # a number as it is saved (nan and inf as such, for the check to refuse them by name)
+    return saved_text(raw)
 
 
 def check_answer(

@@ -10,11 +10,12 @@ dedupes on insert), so a count that did not change means the rows did not change
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from enum import Enum
+from typing import Any, TypedDict, TypeVar, Unpack
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -33,7 +34,7 @@ from smartfactory.model.text import Text
 
 MAX_DAYS = 400  # the longest period one request may ask for (about 13 months)
 CACHE_ENV = "SMARTFACTORY_RESULT_CACHE"  # "off" computes every request (the benchmark's baseline)
-T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
 
 
 # --- the response models -------------------------------------------------------------------
@@ -164,6 +165,31 @@ class LossesResponse(BaseModel):
 # --- parameters ----------------------------------------------------------------------------
 
 
+# a checked losses request: the plant-local window, the level and the node (None: the plant)
+LossQuery = tuple[datetime, datetime, Level, str | None]
+
+
+class LossArgs(TypedDict, total=False):
+    """Unchecked parameters of a losses request, as the API and the CLI pass them on."""
+
+    start: str | None
+    end: str | None
+    by: Level | str
+    node: str | None
+
+
+class PeriodArgs(LossArgs, total=False):
+    """Unchecked parameters of a KPI explanation: the losses' and how the period is cut."""
+
+    per: Per | str
+
+
+class KpiArgs(PeriodArgs, total=False):
+    """Unchecked parameters of a KPI request (``kpi_query`` checks them and holds the defaults)."""
+
+    kpis: list[str] | None
+
+
 @dataclass(frozen=True)
 class KpiQuery:
     """Checked parameters: the plant-local window, level, period, node and KPI ids."""
@@ -230,30 +256,25 @@ def parse_kpis(
     return tuple(dict.fromkeys(ids))
 
 
+def _parse_choice(kind: type[E], value: E | str, fields: Fields, param: str, message: str) -> E:
+    """A member of ``kind``, or a problem on ``param``: ``message`` with {value} and {allowed} filled in."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in kind)
+        raise fields.problem(param, message.format(value=value, allowed=allowed)) from None
+
+
 def parse_level(value: Level | str, fields: Fields = API_FIELDS) -> Level:
     """A hierarchy level, or a field problem naming the levels."""
-    try:
-        return Level(value)
-    except ValueError:
-        raise fields.problem(
-            "by",
-            _("{value} is not a hierarchy level; use one of: {allowed}.").format(
-                value=value, allowed=", ".join(v.value for v in Level)
-            ),
-        ) from None
+    return _parse_choice(
+        Level, value, fields, "by", _("{value} is not a hierarchy level; use one of: {allowed}.")
+    )
 
 
 def parse_per(value: Per | str, fields: Fields = API_FIELDS) -> Per:
     """A period kind, or a field problem naming the kinds."""
-    try:
-        return Per(value)
-    except ValueError:
-        raise fields.problem(
-            "per",
-            _("{value} is not a period; use one of: {allowed}.").format(
-                value=value, allowed=", ".join(p.value for p in Per)
-            ),
-        ) from None
+    return _parse_choice(Per, value, fields, "per", _("{value} is not a period; use one of: {allowed}."))
 
 
 def parse_node(plant: Plant, node: str | None, fields: Fields = API_FIELDS) -> str | None:
@@ -461,62 +482,41 @@ def kpi_report_json(snap: Snapshot, query: KpiQuery, compute: bool = True) -> by
 
 
 def kpis_report(
-    workspace: Workspace,
-    *,
-    start: str | None = None,
-    end: str | None = None,
-    by: Level | str = Level.line,
-    per: Per | str = Per.day,
-    node: str | None = None,
-    kpis: list[str] | None = None,
-    lang: str | None = None,
-    fields: Fields = API_FIELDS,
+    workspace: Workspace, *, lang: str | None = None, fields: Fields = API_FIELDS, **args: Unpack[KpiArgs]
 ) -> KpiReport:
     """The KPI rows of ``GET /api/v1/kpis`` and ``smartfactory kpi`` (lang None: the current language)."""
     with _in_language(lang), snapshot(workspace) as snap:
-        query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis, fields=fields)
-        return kpi_report(snap, query)
+        return kpi_report(snap, kpi_query(snap, fields=fields, **args))
 
 
-def kpis_json(
-    workspace: Workspace,
-    *,
-    start: str | None = None,
-    end: str | None = None,
-    by: Level | str = Level.line,
-    per: Per | str = Per.day,
-    node: str | None = None,
-    kpis: list[str] | None = None,
-    lang: str | None = None,
-) -> bytes:
+def kpis_json(workspace: Workspace, *, lang: str | None = None, **args: Unpack[KpiArgs]) -> bytes:
     """``kpis_report`` serialised as the API answers it (computed when not cached)."""
     with _in_language(lang), snapshot(workspace) as snap:
-        query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis)
-        body = kpi_report_json(snap, query)
+        body = kpi_report_json(snap, kpi_query(snap, **args))
         assert body is not None  # computed
         return body
 
 
 async def cached_kpis_json(
-    workspace: Workspace,
-    *,
-    start: str | None = None,
-    end: str | None = None,
-    by: Level | str = Level.line,
-    per: Per | str = Per.day,
-    node: str | None = None,
-    kpis: list[str] | None = None,
-    lang: str | None = None,
+    workspace: Workspace, *, lang: str | None = None, **args: Unpack[KpiArgs]
 ) -> bytes | None:
     """``kpis_json`` from the cache only, for the event loop: None when it must be computed.
 
     Bad parameters still raise their field problems here.
     """
+    return await _from_cache(
+        workspace, lang, lambda snap: kpi_report_json(snap, kpi_query(snap, **args), compute=False)
+    )
+
+
+async def _from_cache(
+    workspace: Workspace, lang: str | None, peek: Callable[[Snapshot], bytes | None]
+) -> bytes | None:
+    """``peek`` on the cached snapshot, in ``lang``: None when the answer must be computed first."""
     snap = await cached_snapshot(workspace)
     with _in_language(lang):
         try:
-            query = kpi_query(snap, start=start, end=end, by=by, per=per, node=node, kpis=kpis)
-            return kpi_report_json(snap, query, compute=False)
+            return peek(snap)
         except NeedsStore:
             return None
 
@@ -564,13 +564,9 @@ def kpi_explanation(
     workspace: Workspace,
     kpi: str,
     *,
-    start: str | None = None,
-    end: str | None = None,
-    by: Level | str = Level.line,
-    per: Per | str = Per.day,
-    node: str | None = None,
     lang: str | None = None,
     fields: Fields = API_FIELDS,
+    **args: Unpack[PeriodArgs],
 ) -> KpiExplanation:
     """What ``kpi`` is, what it reads, and its values for the same query as ``kpis_report``."""
     with _in_language(lang):
@@ -582,16 +578,7 @@ def kpi_explanation(
             )
         chosen = cat.kpis[kpi]
         chain = cat.dependencies([chosen])
-        report = kpis_report(
-            workspace,
-            start=start,
-            end=end,
-            by=by,
-            per=per,
-            node=node,
-            kpis=[k.id for k in chain],
-            fields=fields,
-        )
+        report = kpis_report(workspace, kpis=[k.id for k in chain], fields=fields, **args)
         defs = {d.id: d for d in kpi_catalogue().elements}
         element_ids = [e.id for e in cat.elements_of(chosen)]
         lang_now = language()
@@ -748,59 +735,50 @@ def loss_response(
     return snap.cached(("losses-report", lang, start, end, by, node), build)
 
 
-def losses_report(
-    workspace: Workspace,
+def loss_query(
+    snap: Snapshot,
     *,
     start: str | None = None,
     end: str | None = None,
     by: Level | str = Level.equipment,
     node: str | None = None,
-    lang: str | None = None,
     fields: Fields = API_FIELDS,
+) -> LossQuery:
+    """Check the parameters of ``GET /api/v1/kpis/losses``: the arguments of ``loss_response``."""
+    level = parse_level(by, fields)
+    where = parse_node(snap.plant, node, fields)
+    lo, hi = parse_window(snap, start, end, fields)
+    return lo, hi, level, where
+
+
+def losses_report(
+    workspace: Workspace, *, lang: str | None = None, fields: Fields = API_FIELDS, **args: Unpack[LossArgs]
 ) -> LossesResponse:
     """The loss waterfalls and the downtime Pareto of ``GET /api/v1/kpis/losses`` and ``kpi losses``."""
     with _in_language(lang), snapshot(workspace) as snap:
-        level = parse_level(by, fields)
-        where = parse_node(snap.plant, node, fields)
-        lo, hi = parse_window(snap, start, end, fields)
-        return loss_response(snap, lo, hi, level, where)
+        return loss_response(snap, *loss_query(snap, fields=fields, **args))
 
 
-def losses_json(
-    workspace: Workspace,
-    *,
-    start: str | None = None,
-    end: str | None = None,
-    by: Level | str = Level.equipment,
-    node: str | None = None,
-    lang: str | None = None,
-) -> bytes:
+def losses_json(workspace: Workspace, *, lang: str | None = None, **args: Unpack[LossArgs]) -> bytes:
     """The loss waterfall and the downtime Pareto as the API answers them (cached)."""
     with _in_language(lang), snapshot(workspace) as snap:
-        level = parse_level(by)
-        where = parse_node(snap.plant, node)
-        lo, hi = parse_window(snap, start, end)
-        key = ("losses-json", language(), lo, hi, level, where)
-        return snap.cached(key, lambda: loss_response(snap, lo, hi, level, where).model_dump_json().encode())
+        query = loss_query(snap, **args)
+        return snap.cached(
+            _losses_json_key(query), lambda: loss_response(snap, *query).model_dump_json().encode()
+        )
 
 
 async def cached_losses_json(
-    workspace: Workspace,
-    *,
-    start: str | None = None,
-    end: str | None = None,
-    by: Level | str = Level.equipment,
-    node: str | None = None,
-    lang: str | None = None,
+    workspace: Workspace, *, lang: str | None = None, **args: Unpack[LossArgs]
 ) -> bytes | None:
     """``losses_json`` from the cache only, for the event loop: None when it must be computed."""
-    snap = await cached_snapshot(workspace)
-    with _in_language(lang):
-        try:
-            level = parse_level(by)
-            where = parse_node(snap.plant, node)
-            lo, hi = parse_window(snap, start, end)
-            found = snap.peek(("losses-json", language(), lo, hi, level, where))
-        except NeedsStore:
-            return None
-    return None if found is MISSING else found
+
+    def peek(snap: Snapshot) -> bytes | None:
+        found = snap.peek(_losses_json_key(loss_query(snap, **args)))
+        return None if found is MISSING else found
+
+    return await _from_cache(workspace, lang, peek)
+
+
+def _losses_json_key(query: LossQuery) -> tuple[Any, ...]:
+    return ("losses-json", language(), *query)

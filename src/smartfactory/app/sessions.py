@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from smartfactory.model.errors import UserError
 from smartfactory.store.registry import ApiTokenRow, Registry, UserRow, WebSessionRow
 
 TOKEN_PREFIX = "sft_"  # so a leaked API token is recognisable in logs and secret scanners
+_Held = TypeVar("_Held", WebSessionRow, ApiTokenRow)  # the tables a cookie or a token is looked up in
 
 
 @dataclass(frozen=True)
@@ -71,19 +73,7 @@ def start_session(registry: Registry, username: str, address: str | None, hours:
 
 def session_principal(registry: Registry, token: str) -> Principal | None:
     """The principal of a live session cookie, or None."""
-    now = datetime.now(UTC)
-    with _reading(registry) as session:
-        found = session.execute(
-            select(WebSessionRow, UserRow)
-            .join(UserRow, UserRow.username == WebSessionRow.username)
-            .where(WebSessionRow.id == _digest(token))
-        ).first()
-        if found is None:
-            return None
-        row, user = found
-        if row.expires_at <= now:
-            return None
-        return Principal(user.username, Role(user.role), user.display_name, row.id, row.csrf_token)
+    return _live_principal(registry, WebSessionRow, token)
 
 
 def end_session(registry: Registry, token: str) -> None:
@@ -115,16 +105,24 @@ def issue_token(registry: Registry, username: str, name: str, days: float | None
 
 def token_principal(registry: Registry, token: str) -> Principal | None:
     """The principal of a live API token, or None."""
+    return _live_principal(registry, ApiTokenRow, token)
+
+
+def _live_principal(registry: Registry, table: type[_Held], token: str) -> Principal | None:
+    """The user of the unexpired session or API token ``token`` (kept by its digest), or None."""
     now = datetime.now(UTC)
     with _reading(registry) as session:
         found = session.execute(
-            select(ApiTokenRow, UserRow)
-            .join(UserRow, UserRow.username == ApiTokenRow.username)
-            .where(ApiTokenRow.id == _digest(token))
+            select(table, UserRow)
+            .join(UserRow, UserRow.username == table.username)
+            .where(table.id == _digest(token))
         ).first()
         if found is None:
             return None
         row, user = found
+        # an API token without an expiry lives until it is revoked; a session always has one
         if row.expires_at is not None and row.expires_at <= now:
             return None
+        if isinstance(row, WebSessionRow):  # a browser session: unsafe requests need its CSRF token
+            return Principal(user.username, Role(user.role), user.display_name, row.id, row.csrf_token)
         return Principal(user.username, Role(user.role), user.display_name)

@@ -308,10 +308,7 @@ def telemetry(
         for name in wanted
     ]
     return TelemetryAnswer(
-        equipment=equipment.id,
-        start=period.start_utc,
-        end=period.end_utc,
-        timezone=plant.plant.timezone,
+        **_answer_head(equipment, period, plant),
         clock=clock,
         points=points,
         series=series,
@@ -344,6 +341,16 @@ def _clock_sql(clock: Clock) -> str:
 
 def _tz_param(clock: Clock, tz: ZoneInfo) -> dict[str, str]:
     return {"tz": tz.key} if clock == "plant" else {}
+
+
+def _answer_head(equipment: Equipment, period: Period, plant: Plant) -> dict[str, Any]:
+    """The fields an answer about one piece of equipment over a period starts with."""
+    return {
+        "equipment": equipment.id,
+        "start": period.start_utc,
+        "end": period.end_utc,
+        "timezone": plant.plant.timezone,
+    }
 
 
 def _us(moment: datetime) -> int:
@@ -408,10 +415,7 @@ def states(
         inside = min(row["end"], period.end) - max(row["start"], period.start)
         seconds[state] = seconds.get(state, 0.0) + inside.total_seconds()
     return StatesAnswer(
-        equipment=equipment.id,
-        start=period.start_utc,
-        end=period.end_utc,
-        timezone=plant.plant.timezone,
+        **_answer_head(equipment, period, plant),
         states=spans,
         seconds=seconds,
     )
@@ -502,10 +506,7 @@ def counts(
         for k, (lo, hi) in enumerate(zip(edges.starts, edges.ends, strict=True))
     ]
     return CountsAnswer(
-        equipment=equipment.id,
-        start=period.start_utc,
-        end=period.end_utc,
-        timezone=plant.plant.timezone,
+        **_answer_head(equipment, period, plant),
         per=per,
         buckets=buckets,
         total=CountTotals(**{name: int(values.sum()) for name, values in columns.items()}),

@@ -7,6 +7,8 @@ inline errors); the store's rules stay in ``smartfactory.app.accounts``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import ClassVar
 
@@ -149,27 +151,28 @@ def add_user(workspace: Workspace, new: NewUser) -> UserInfo:
 
 def remove_user(workspace: Workspace, username: str) -> None:
     """Remove a user, their sessions and tokens; never the only admin."""
-    try:
+    with _keeping_admin(username):
         accounts.remove_user(workspace.registry, username, keep_admin=True)
-    except accounts.LastAdminError:
-        raise LastAdmin(
-            _("{user} is the only admin; make another user admin first.").format(user=username)
-        ) from None
-    except UserError:
-        raise _unknown(username) from None
 
 
 def set_role(workspace: Workspace, username: str, role: Role) -> UserInfo:
     """Give a user another role; never demote the only admin."""
-    try:
+    with _keeping_admin(username):
         accounts.set_role(workspace.registry, username, role, keep_admin=True)
+    return get_user(workspace, username)
+
+
+@contextmanager
+def _keeping_admin(username: str) -> Iterator[None]:
+    """The store's refusal of a change to ``username`` as LastAdmin, or UnknownUser for any other."""
+    try:
+        yield
     except accounts.LastAdminError:
         raise LastAdmin(
             _("{user} is the only admin; make another user admin first.").format(user=username)
         ) from None
     except UserError:
         raise _unknown(username) from None
-    return get_user(workspace, username)
 
 
 def set_password(workspace: Workspace, username: str, password: str) -> None:

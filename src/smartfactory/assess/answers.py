@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from smartfactory.assess.framework import Library, shipped
 from smartfactory.assess.questionnaire import (
@@ -645,6 +645,9 @@ def _value_line(node: Any, key: Any) -> int | None:
         return _line(node, key)
 
 
+_T = TypeVar("_T")
+# the CMMM requirements' answers, the sub-domains marked not applicable, and the sub-domains' notes
+_CmmmAnswers = tuple[dict[str, Answer], set[str], dict[str, Answer]]
 _NONE = Text(en="none", zh="无")
 _NOUNS = {
     "level": Text(en="level", zh="级别"),
@@ -684,6 +687,19 @@ class _Checker:
         """A key the file may not hold here."""
         self.problem("answers_file.unknown_field", where, line, key=str(key), allowed=", ".join(allowed))
 
+    def unknown_entry(
+        self,
+        code: str,
+        where: str,
+        line: int | None,
+        key: Any,
+        framework: str,
+        known: str | Text,
+        **group: str,
+    ) -> None:
+        """An entry its group does not hold: ``group`` names the group, ``known`` lists what it holds."""
+        self.problem(code, where, line, key=str(key), framework=framework, **group, known=known)
+
     def lack(self, where: str, question: Question, line: int | None) -> None:
         """A missing answer: a problem, or noted as scored 0 with ``allow_missing``."""
         self.missing.append(where)
@@ -700,10 +716,11 @@ class _Checker:
                 self.unknown_field(str(key), key, _TOP_KEYS, _line(data, key))
         self._header(data)
         industry, industry_line = self._industry(data)
-        criteria = self._criteria(data)
+        criteria: dict[str, Answer] = self._in_section(data, "criteria", self._criteria, {})
         metrics = self._metrics(data)
-        scenarios = self._scenarios(data)
-        cmmm, not_applicable, notes = self._cmmm(data)
+        scenarios: dict[str, ScenarioAnswer] = self._in_section(data, "scenarios_built", self._scenarios, {})
+        no_cmmm: _CmmmAnswers = ({}, set(), {})
+        cmmm, not_applicable, notes = self._in_section(data, "cmmm_requirements", self._cmmm, no_cmmm)
         return Answers(
             source=self.source,
             framework=g.id,
@@ -795,6 +812,13 @@ class _Checker:
             return None
         return value
 
+    def _in_section(
+        self, data: Mapping[str, Any], key: str, read: Callable[[Mapping[str, Any]], _T], empty: _T
+    ) -> _T:
+        """``read`` of the top-level mapping ``key``; ``empty`` when it is missing or not a mapping."""
+        section = self._section(data, key)
+        return empty if section is None else read(section)
+
     def _groups(
         self, section: Mapping[str, Any], allowed: Sequence[str], prefix: str, noun: str
     ) -> Iterator[tuple[str, Mapping[str, Any], str]]:
@@ -814,6 +838,14 @@ class _Checker:
             group = self._group(section, key, where)
             if group is not None:
                 yield str(key), group, where
+
+    def _entries(
+        self, section: Mapping[str, Any], allowed: Sequence[str], prefix: str, noun: str
+    ) -> Iterator[tuple[str, Mapping[str, Any], Any, str, int | None]]:
+        """(group key, group, entry key, where, line) of every entry in the known groups of a section."""
+        for group_key, group, where_group in self._groups(section, allowed, prefix, noun):
+            for key in group:
+                yield group_key, group, key, f"{where_group}.{key}", _line(group, key)
 
     def _group(self, parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any] | None:
         value = parent[key]
@@ -863,62 +895,52 @@ class _Checker:
 
     # criteria -----------------------------------------------------------------------------
 
-    def _criteria(self, data: Mapping[str, Any]) -> dict[str, Answer]:
+    def _criteria(self, section: Mapping[str, Any]) -> dict[str, Answer]:
         g = self.fw.gradient
-        section = self._section(data, "criteria")
         out: dict[str, Answer] = {}
-        if section is None:
-            return out
         levels = [level.id for level in g.levels]
         by_id = {c.id: c for c in g.criteria}
         seen: set[str] = set()
-        for level_key, group, where_level in self._groups(section, levels, "criteria", "level"):
-            for cid in group:
-                where = f"{where_level}.{cid}"
-                line = _line(group, cid)
-                criterion = by_id.get(str(cid))
-                if criterion is None:
-                    asked = ", ".join(c.id for c in self.fw.answered_criteria(level_key))
-                    self.problem(
-                        "answer.unknown_criterion",
-                        where,
-                        line,
-                        key=str(cid),
-                        framework=g.id,
-                        level=level_key,
-                        known=asked or _NONE,
-                    )
-                    continue
-                if not _asked(criterion):
-                    self.problem(
-                        "answer.criterion_not_asked",
-                        where,
-                        line,
-                        key=str(cid),
-                        type=criterion.type,
-                        judged=_judged_from(criterion),
-                    )
-                    continue
-                if criterion.level != level_key:
-                    self.problem("answer.wrong_level", where, line, key=str(cid), level=criterion.level)
-                    continue
-                seen.add(criterion.id)
-                out[criterion.id] = self._criterion_answer(criterion, group, str(cid), where)
+        for level_key, group, cid, where, line in self._entries(section, levels, "criteria", "level"):
+            criterion = by_id.get(str(cid))
+            if criterion is None:
+                asked = ", ".join(c.id for c in self.fw.answered_criteria(level_key))
+                self.unknown_entry(
+                    "answer.unknown_criterion", where, line, cid, g.id, asked or _NONE, level=level_key
+                )
+                continue
+            if not _asked(criterion):
+                self.problem(
+                    "answer.criterion_not_asked",
+                    where,
+                    line,
+                    key=str(cid),
+                    type=criterion.type,
+                    judged=_judged_from(criterion),
+                )
+                continue
+            if criterion.level != level_key:
+                self.problem("answer.wrong_level", where, line, key=str(cid), level=criterion.level)
+                continue
+            seen.add(criterion.id)
+            out[criterion.id] = self._answer(self.questions[criterion.id], group, str(cid), where)
         for level in levels:
             for c in self.fw.answered_criteria(level):
                 if c.id not in seen:
                     where = f"criteria.{level}.{c.id}"
-                    anchor = section.get(level) if isinstance(section.get(level), Mapping) else section
-                    self.lack(where, self.questions[c.id], _line(anchor))
-                    out[c.id] = Answer(None, where, _line(anchor))
+                    self.lack(where, self.questions[c.id], _group_line(section, level))
+                    out[c.id] = Answer(None, where, _group_line(section, level))
         return out
 
-    def _criterion_answer(self, c: Criterion, group: Mapping[str, Any], key: str, where: str) -> Answer:
+    def _answer(
+        self, question: Question, group: Mapping[str, Any], key: str, where: str, required: bool = True
+    ) -> Answer:
+        """The answer at ``group[key]``, a bare value or an answer mapping; a blank one lacks if required."""
         raw, line, note, files = self._item(group, key, where)
         field_ = f"{where}.answer" if isinstance(group[key], Mapping) else where
-        question = self.questions[c.id]
         if raw is None:
-            self.lack(where, question, line)
+            if required:
+                self.lack(where, question, line)
             return Answer(None, field_, line, note, files)
         return Answer(self.value(question, raw, field_, line), field_, line, note, files)
 
@@ -944,14 +966,7 @@ class _Checker:
                         "answer.unknown_metric", where, _line(section, key), key=str(key), known=known
                     )
                 continue
-            raw, line, note, files = self._item(section, str(key), where)
-            field_ = f"{where}.answer" if isinstance(section[key], Mapping) else where
-            question = self.questions[metric.id]
-            if raw is None:
-                self.lack(where, question, line)
-                out[metric.id] = Answer(None, field_, line, note, files)
-                continue
-            out[metric.id] = Answer(self.value(question, raw, field_, line), field_, line, note, files)
+            out[metric.id] = self._answer(self.questions[metric.id], section, str(key), where)
         for metric_id in asked:
             if metric_id not in out:
                 where = f"metrics.{metric_id}"
@@ -961,45 +976,30 @@ class _Checker:
 
     # scenarios ----------------------------------------------------------------------------
 
-    def _scenarios(self, data: Mapping[str, Any]) -> dict[str, ScenarioAnswer]:
+    def _scenarios(self, section: Mapping[str, Any]) -> dict[str, ScenarioAnswer]:
         sc = self.fw.scenarios
-        section = self._section(data, "scenarios_built")
         out: dict[str, ScenarioAnswer] = {}
-        if section is None:
-            return out
         stages = [s.id for s in sc.stages]
         by_id = {s.id: s for s in sc.scenarios}
         by_no = {f"S{s.no}": s for s in sc.scenarios}
-        for stage_key, group, where_stage in self._groups(section, stages, "scenarios_built", "stage"):
-            for sid in group:
-                where = f"{where_stage}.{sid}"
-                line = _line(group, sid)
-                scenario = by_id.get(str(sid)) or by_no.get(str(sid))
-                if scenario is None:
-                    known = ", ".join(s.id for s in sc.scenarios if s.stage == stage_key)
-                    self.problem(
-                        "answer.unknown_scenario",
-                        where,
-                        line,
-                        key=str(sid),
-                        framework=sc.id,
-                        stage=stage_key,
-                        known=known,
-                    )
-                    continue
-                if scenario.stage != stage_key:
-                    self.problem("answer.wrong_stage", where, line, key=scenario.id, stage=scenario.stage)
-                    continue
-                if scenario.id in out:
-                    self.problem("answer.answered_twice", where, line, key=scenario.id)
-                    continue
-                out[scenario.id] = self._scenario_answer(scenario.id, group, sid, where)
+        for stage_key, group, sid, where, line in self._entries(section, stages, "scenarios_built", "stage"):
+            scenario = by_id.get(str(sid)) or by_no.get(str(sid))
+            if scenario is None:
+                known = ", ".join(s.id for s in sc.scenarios if s.stage == stage_key)
+                self.unknown_entry("answer.unknown_scenario", where, line, sid, sc.id, known, stage=stage_key)
+                continue
+            if scenario.stage != stage_key:
+                self.problem("answer.wrong_stage", where, line, key=scenario.id, stage=scenario.stage)
+                continue
+            if scenario.id in out:
+                self.problem("answer.answered_twice", where, line, key=scenario.id)
+                continue
+            out[scenario.id] = self._scenario_answer(scenario.id, group, sid, where)
         for s in sc.scenarios:
             if s.id not in out:
                 where = f"scenarios_built.{s.stage}.{s.id}"
-                anchor = section.get(s.stage) if isinstance(section.get(s.stage), Mapping) else section
-                self.lack(f"{where}.built", self.questions[f"{s.id}.built"], _line(anchor))
-                out[s.id] = ScenarioAnswer(None, None, where, _line(anchor))
+                self.lack(f"{where}.built", self.questions[f"{s.id}.built"], _group_line(section, s.stage))
+                out[s.id] = ScenarioAnswer(None, None, where, _group_line(section, s.stage))
         return out
 
     def _scenario_answer(
@@ -1036,51 +1036,38 @@ class _Checker:
 
     # CMMM ---------------------------------------------------------------------------------
 
-    def _cmmm(self, data: Mapping[str, Any]) -> tuple[dict[str, Answer], set[str], dict[str, Answer]]:
+    def _cmmm(self, section: Mapping[str, Any]) -> _CmmmAnswers:
         cm = self.fw.cmmm
-        section = self._section(data, "cmmm_requirements")
         out: dict[str, Answer] = {}
         not_applicable: set[str] = set()
         notes: dict[str, Answer] = {}
-        if section is None:
-            return out, not_applicable, notes
         factors = [f.id for f in cm.factors]
         factor_of = {d.id: d.factor for d in cm.domains}
         subdomains = {s.id: s for s in cm.subdomains}
         seen_sub: set[str] = set()
-        for factor_key, group, where_factor in self._groups(section, factors, "cmmm_requirements", "factor"):
-            for sub_key in group:
-                where_sub = f"{where_factor}.{sub_key}"
-                sub = subdomains.get(str(sub_key))
-                if sub is None:
-                    known = ", ".join(s.id for s in cm.subdomains if factor_of[s.domain] == factor_key)
-                    self.problem(
-                        "answer.unknown_subdomain",
-                        where_sub,
-                        _line(group, sub_key),
-                        key=str(sub_key),
-                        framework=cm.id,
-                        factor=factor_key,
-                        known=known,
-                    )
-                    continue
-                if factor_of[sub.domain] != factor_key:
-                    factor = factor_of[sub.domain]
-                    self.problem(
-                        "answer.wrong_factor", where_sub, _line(group, sub_key), key=sub.id, factor=factor
-                    )
-                    continue
-                seen_sub.add(sub.id)
-                self._subdomain(sub, group, str(sub_key), where_sub, out, not_applicable, notes)
+        entries = self._entries(section, factors, "cmmm_requirements", "factor")
+        for factor_key, group, sub_key, where_sub, line in entries:
+            sub = subdomains.get(str(sub_key))
+            if sub is None:
+                known = ", ".join(s.id for s in cm.subdomains if factor_of[s.domain] == factor_key)
+                self.unknown_entry(
+                    "answer.unknown_subdomain", where_sub, line, sub_key, cm.id, known, factor=factor_key
+                )
+                continue
+            if factor_of[sub.domain] != factor_key:
+                factor = factor_of[sub.domain]
+                self.problem("answer.wrong_factor", where_sub, line, key=sub.id, factor=factor)
+                continue
+            seen_sub.add(sub.id)
+            self._subdomain(sub, group, str(sub_key), where_sub, out, not_applicable, notes)
         for s in cm.subdomains:
             if s.id in seen_sub:
                 continue
             factor = factor_of[s.domain]
-            anchor = section.get(factor) if isinstance(section.get(factor), Mapping) else section
             for r in s.requirements:
                 where = f"cmmm_requirements.{factor}.{s.id}.requirements.{r.id}"
-                self.lack(where, self.questions[r.id], _line(anchor))
-                out[r.id] = Answer(None, where, _line(anchor))
+                self.lack(where, self.questions[r.id], _group_line(section, factor))
+                out[r.id] = Answer(None, where, _group_line(section, factor))
         return out, not_applicable, notes
 
     def _subdomain(
@@ -1135,16 +1122,9 @@ class _Checker:
                     known=listed,
                 )
                 continue
-            question = self.questions[str(rid)]
-            value_raw, rline, rnote, rfiles = self._item(requirements, str(rid), rwhere)
-            field_ = f"{rwhere}.answer" if isinstance(requirements[rid], Mapping) else rwhere
-            if value_raw is None:
-                if not tailored:
-                    self.lack(rwhere, question, rline)
-                out[str(rid)] = Answer(None, field_, rline, rnote, rfiles)
-                continue
-            out[str(rid)] = Answer(
-                self.value(question, value_raw, field_, rline), field_, rline, rnote, rfiles
+            # a tailored (not applicable) sub-domain's requirements may stay blank
+            out[str(rid)] = self._answer(
+                self.questions[str(rid)], requirements, str(rid), rwhere, not tailored
             )
         for r in sub.requirements:
             if r.id not in out:
@@ -1152,6 +1132,12 @@ class _Checker:
                 if not tailored:
                     self.lack(rwhere, self.questions[r.id], req_line)
                 out[r.id] = Answer(None, rwhere, req_line)
+
+
+def _group_line(section: Mapping[str, Any], key: str) -> int | None:
+    # where a missing answer is reported: its group when that is a mapping, else the section
+    group = section.get(key)
+    return _line(group if isinstance(group, Mapping) else section)
 
 
 def _bool(value: Value) -> bool | None:

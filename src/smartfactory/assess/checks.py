@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from smartfactory.assess.explain import Issue, Loc, locate
@@ -40,6 +40,28 @@ def _duplicates(entries: Iterable[tuple[Loc, str]], what: str = "id") -> Iterato
 
 def _names(values: Iterable[str]) -> str:
     return ", ".join(values) or "none"
+
+
+def _unknown(
+    loc: Loc, noun: str, name: str, known: Iterable[str], within: str | None = None, plural: str = ""
+) -> Issue:
+    """``name`` is no ``noun`` (of ``within``) that the files define: the issue lists those they do."""
+    of = f" in {within}" if within else ""
+    return Issue(loc, f"unknown {noun} {name!r}{of}; {plural or noun + 's'}: {_names(known)}")
+
+
+def _childless(key: str, ids: Iterable[str], referred: Collection[str], child: str) -> Iterator[Issue]:
+    """An issue at ``(key, i, "id")`` for each i-th id that no ``child`` refers to."""
+    for i, id_ in enumerate(ids):
+        if id_ not in referred:
+            yield Issue((key, i, "id"), f"{key} {id_!r} has no {child}")
+
+
+def _unknown_refs(key: str, field: str, names: Iterable[str], known: Collection[str]) -> Iterator[Issue]:
+    """An issue at ``(key, i, field)`` for each i-th name that is no known ``field``."""
+    for i, name in enumerate(names):
+        if name not in known:
+            yield _unknown((key, i, field), field, name, known)
 
 
 # --- metrics.toml ------------------------------------------------------------------------
@@ -119,7 +141,7 @@ class CriterionContext:
         metric_ids = [m.id for m in self.metrics.metrics]
         for j, metric in enumerate(criterion.evidence):
             if metric not in metric_ids:
-                yield Issue(("evidence", j), f"unknown metric {metric!r}; metrics: {_names(metric_ids)}")
+                yield _unknown(("evidence", j), "metric", metric, metric_ids)
         if isinstance(criterion, MetricThresholdCriterion):
             yield from self._metric(criterion)
         elif isinstance(criterion, CountThresholdCriterion):
@@ -127,10 +149,7 @@ class CriterionContext:
         elif isinstance(criterion, RelativeBenchmarkCriterion):
             known = [b.id for b in self.metrics.benchmarks]
             if criterion.params.benchmark not in known:
-                yield Issue(
-                    ("params", "benchmark"),
-                    f"unknown benchmark {criterion.params.benchmark!r}; benchmarks: {_names(known)}",
-                )
+                yield _unknown(("params", "benchmark"), "benchmark", criterion.params.benchmark, known)
         elif isinstance(criterion, PrerequisiteCriterion):
             yield from self._prerequisite(criterion)
 
@@ -138,10 +157,7 @@ class CriterionContext:
         p = criterion.params
         metric = next((m for m in self.metrics.metrics if m.id == p.metric), None)
         if metric is None:
-            yield Issue(
-                ("params", "metric"),
-                f"unknown metric {p.metric!r}; metrics: " + _names(m.id for m in self.metrics.metrics),
-            )
+            yield _unknown(("params", "metric"), "metric", p.metric, (m.id for m in self.metrics.metrics))
             return
         if p.unit != metric.unit:
             yield Issue(
@@ -158,27 +174,17 @@ class CriterionContext:
         p = criterion.params
         countable = next((c for c in self.metrics.countables if c.id == p.count), None)
         if countable is None:
-            yield Issue(
-                ("params", "count"),
-                f"unknown countable {p.count!r}; countables: "
-                + _names(c.id for c in self.metrics.countables),
-            )
+            yield _unknown(("params", "count"), "countable", p.count, (c.id for c in self.metrics.countables))
         elif (p.stage or p.dimension) and not countable.filterable:
             yield Issue(("params",), f"{p.count} counts over the whole catalogue: remove stage and dimension")
         if self.catalogue is None:
             return
         stages = [s.id for s in self.catalogue.stages]
         if p.stage is not None and p.stage not in stages:
-            yield Issue(
-                ("params", "stage"),
-                f"unknown stage {p.stage!r} in {self.catalogue.id}; stages: " + _names(stages),
-            )
+            yield _unknown(("params", "stage"), "stage", p.stage, stages, self.catalogue.id)
         dimensions = [d.id for d in self.catalogue.dimensions]
         if p.dimension is not None and p.dimension not in dimensions:
-            yield Issue(
-                ("params", "dimension"),
-                f"unknown dimension {p.dimension!r} in {self.catalogue.id}; dimensions: {_names(dimensions)}",
-            )
+            yield _unknown(("params", "dimension"), "dimension", p.dimension, dimensions, self.catalogue.id)
 
     def _prerequisite(self, criterion: PrerequisiteCriterion) -> Iterator[Issue]:
         p = criterion.params
@@ -238,20 +244,10 @@ def cmmm_issues(file: CmmmFile) -> Iterator[Issue]:
     )
     factors = [f.id for f in file.factors]
     domains = [d.id for d in file.domains]
-    for i, d in enumerate(file.domains):
-        if d.factor not in factors:
-            yield Issue(("domain", i, "factor"), f"unknown factor {d.factor!r}; factors: {_names(factors)}")
-    for i, s in enumerate(file.subdomains):
-        if s.domain not in domains:
-            yield Issue(
-                ("subdomain", i, "domain"), f"unknown domain {s.domain!r}; domains: {_names(domains)}"
-            )
-    for i, f in enumerate(file.factors):
-        if not any(d.factor == f.id for d in file.domains):
-            yield Issue(("factor", i, "id"), f"factor {f.id!r} has no domain")
-    for i, d in enumerate(file.domains):
-        if not any(s.domain == d.id for s in file.subdomains):
-            yield Issue(("domain", i, "id"), f"domain {d.id!r} has no sub-domain")
+    yield from _unknown_refs("domain", "factor", [d.factor for d in file.domains], factors)
+    yield from _unknown_refs("subdomain", "domain", [s.domain for s in file.subdomains], domains)
+    yield from _childless("factor", factors, {d.factor for d in file.domains}, "domain")
+    yield from _childless("domain", domains, {s.domain for s in file.subdomains}, "sub-domain")
     industries = set(file.scoring.industries)
     nodes = [("factor", file.factors), ("domain", file.domains), ("subdomain", file.subdomains)]
     for key, items in nodes:
@@ -334,34 +330,19 @@ def scenario_issues(file: ScenarioFile) -> Iterator[Issue]:
     stages = [s.id for s in file.stages]
     systems = [s.id for s in file.systems]
     kinds = {k.id: k for k in file.signal_kinds}
-    for i, stage in enumerate(file.stages):
-        if stage.dimension not in dimensions:
-            yield Issue(
-                ("stage", i, "dimension"),
-                f"unknown dimension {stage.dimension!r}; dimensions: {_names(dimensions)}",
-            )
+    yield from _unknown_refs("stage", "dimension", [s.dimension for s in file.stages], dimensions)
     for i, s in enumerate(file.scenarios):
         if s.stage not in stages:
-            yield Issue(("scenario", i, "stage"), f"unknown stage {s.stage!r}; stages: {_names(stages)}")
+            yield _unknown(("scenario", i, "stage"), "stage", s.stage, stages)
         for j, system in enumerate(s.typical_systems):
             if system not in systems:
-                yield Issue(
-                    ("scenario", i, "typical_systems", j),
-                    f"unknown system {system!r}; systems: {_names(systems)}",
-                )
+                yield _unknown(("scenario", i, "typical_systems", j), "system", system, systems)
         for j, signal in enumerate(s.data_signals):
             kind, _, what = signal.partition(":")
             if kind not in kinds:
-                yield Issue(
-                    ("scenario", i, "data_signals", j),
-                    f"unknown signal kind {kind!r}; kinds: " + _names(kinds),
-                )
+                yield _unknown(("scenario", i, "data_signals", j), "signal kind", kind, kinds, plural="kinds")
             elif kinds[kind].qualified != bool(what):
                 form = f"'{kind}:<what>'" if kinds[kind].qualified else f"'{kind}' alone"
                 yield Issue(("scenario", i, "data_signals", j), f"{signal!r}: write {form}")
-    for i, d in enumerate(file.dimensions):
-        if not any(s.dimension == d.id for s in file.stages):
-            yield Issue(("dimension", i, "id"), f"dimension {d.id!r} has no stage")
-    for i, stage in enumerate(file.stages):
-        if not any(s.stage == stage.id for s in file.scenarios):
-            yield Issue(("stage", i, "id"), f"stage {stage.id!r} has no scenario")
+    yield from _childless("dimension", dimensions, {s.dimension for s in file.stages}, "stage")
+    yield from _childless("stage", stages, {s.stage for s in file.scenarios}, "scenario")

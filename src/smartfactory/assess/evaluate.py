@@ -23,11 +23,9 @@ criteria in the framework is never reached. A result is ``unknown`` when nothing
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from smartfactory.assess.answers import DERIVED_METRICS, UNKNOWN, Answer, Answers, Frameworks
@@ -47,11 +45,13 @@ from smartfactory.assess.schema import (
     Criterion,
     GateCriterion,
     JudgementCriterion,
+    MetricParams,
     MetricThresholdCriterion,
     PrerequisiteCriterion,
     RelativeBenchmarkCriterion,
 )
 from smartfactory.assess.scoring import Industry, score_cmmm
+from smartfactory.assess.shipped import shipped_toml
 from smartfactory.model.errors import UserError
 from smartfactory.model.text import choose
 
@@ -77,12 +77,7 @@ class Tolerance:
 @cache
 def load_tolerances() -> tuple[Tolerance, dict[str, Tolerance]]:
     """The default tolerance and the per-metric ones of ``actions/tolerances.toml``."""
-    text = (resources.files("smartfactory.assess") / "actions" / "tolerances.toml").read_text(
-        encoding="utf-8"
-    )
-    raw = tomllib.loads(text)
-    if raw.get("schema") != "smartfactory.tolerances/1":
-        raise ValueError("actions/tolerances.toml: schema must be smartfactory.tolerances/1")
+    raw = shipped_toml("actions/tolerances.toml", "smartfactory.tolerances/1")
 
     def one(item: Mapping[str, Any]) -> Tolerance:
         return Tolerance(float(item["absolute"]), str(item["source"]), str(item["confidence"]))
@@ -295,6 +290,35 @@ def _partial(value: float, comparator: str, threshold: float) -> float:
     return 0.0
 
 
+def _metric_threshold(p: MetricParams) -> dict[str, Any]:
+    return {"metric": p.metric, "comparator": p.comparator, "value": p.value, "unit": p.unit}
+
+
+def _metric_outcome(
+    passed: bool,
+    value: float,
+    p: MetricParams,
+    used: str,
+    how: str,
+    evidence: list[EvidenceItem],
+    disagreement: Disagreement | None,
+    missing: bool,
+) -> _Outcome:
+    # a failing metric earns partial credit by how close it is, and says how far it is off
+    return _Outcome(
+        "pass" if passed else "fail",
+        1.0 if passed else _partial(value, p.comparator, p.value),
+        value,
+        _metric_threshold(p),
+        _distance(value, p.comparator, p.value),
+        used,
+        how,
+        tuple(evidence),
+        disagreement,
+        missing,
+    )
+
+
 def declared_item(
     answer: Answer,
     answers: Answers,
@@ -337,23 +361,16 @@ def live_item(evidence: Evidence) -> EvidenceItem:
     )
 
 
+@dataclass
 class _Judge:
-    def __init__(
-        self,
-        fw: Frameworks,
-        answers: Answers,
-        live: Mapping[str, Evidence],
-        scenarios: ScenarioSummary,
-        cmmm: CmmmResult,
-        lang: str,
-    ) -> None:
-        self.fw = fw
-        self.answers = answers
-        self.live = live
-        self.scenarios = scenarios
-        self.cmmm = cmmm
-        self.lang = lang
-        self.reached: dict[str, bool] = {}
+    fw: Frameworks
+    answers: Answers
+    live: Mapping[str, Evidence]
+    scenarios: ScenarioSummary
+    cmmm: CmmmResult
+    lang: str
+    # whether each level judged so far is reached
+    reached: dict[str, bool] = field(default_factory=dict)
 
     def criterion(self, c: Criterion) -> CriterionResult:
         if isinstance(c, GateCriterion | RelativeBenchmarkCriterion):
@@ -454,7 +471,7 @@ class _Judge:
 
     def _metric(self, c: MetricThresholdCriterion) -> _Outcome:
         p = c.params
-        threshold = {"metric": p.metric, "comparator": p.comparator, "value": p.value, "unit": p.unit}
+        threshold = _metric_threshold(p)
         answer = self.answers.metrics.get(p.metric) or Answer(None, f"metrics.{p.metric}", None)
         evidence: list[EvidenceItem] = [
             declared_item(answer, self.answers, p.metric, unit=p.unit, lang=self.lang)
@@ -510,23 +527,11 @@ class _Judge:
         how = f"{source} {value:.3g} {p.comparator} {p.value:g}" + ("" if passed else " ✗")
         if missing:
             how = _t(self.lang, "no answer and no live value, scored 0", "未作答且无实测值，按 0 计")
-        return _Outcome(
-            "pass" if passed else "fail",
-            1.0 if passed else _partial(value, p.comparator, p.value),
-            value,
-            threshold,
-            _distance(value, p.comparator, p.value),
-            used,
-            how,
-            tuple(evidence),
-            disagreement,
-            missing,
-        )
+        return _metric_outcome(passed, value, p, used, how, evidence, disagreement, missing)
 
     def _scenario_share(self, c: MetricThresholdCriterion) -> _Outcome:
         p = c.params
         s = self.scenarios
-        threshold = {"metric": p.metric, "comparator": p.comparator, "value": p.value, "unit": p.unit}
         declared_built = [x.id for x in s.scenarios if x.declared_built]
         declared_ai = [x.id for x in s.scenarios if x.declared_built and x.declared_ai]
         evidence = [self._declared_scenarios(declared_built, declared_ai)]
@@ -557,18 +562,7 @@ class _Judge:
         passed = _compare(value, p.comparator, p.value)
         how += "" if passed else " ✗"
         missing = any(x.declared_built is None for x in s.scenarios) and self.answers.allow_missing
-        return _Outcome(
-            "pass" if passed else "fail",
-            1.0 if passed else _partial(value, p.comparator, p.value),
-            value,
-            threshold,
-            _distance(value, p.comparator, p.value),
-            "derived",
-            how,
-            tuple(evidence),
-            disagreement,
-            missing,
-        )
+        return _metric_outcome(passed, value, p, "derived", how, evidence, disagreement, missing)
 
     def _declared_scenarios(self, built: list[str], ai: list[str]) -> EvidenceItem:
         return EvidenceItem(

@@ -218,6 +218,14 @@ class Sources:
         why = self.unmeasurable()
         return _missing(metric, unit, why, self.base()) if why else None
 
+    def ratio(self, metric: str, count: Callable[[Sources], _Count]) -> Evidence:
+        """A store metric that ``count`` counts over the window, or none when the store cannot be read."""
+        if missing := self.unmeasured(metric, "ratio"):
+            return missing
+        provenance = self.base()
+        numerator, denominator, details, empty = count(self)
+        return _ratio(metric, numerator, denominator, self.covered, provenance | details, empty)
+
     @cached_property
     def activity(self) -> _Query:
         """Rows per equipment and event type in the window."""
@@ -317,6 +325,11 @@ def _kpi_call(start: datetime, end: datetime, per: str) -> str:
     )
 
 
+# what a store metric counts: numerator, denominator, the provenance details, and why it has no
+# value when the denominator is 0
+_Count = tuple[int, int, dict[str, Any], str]
+
+
 def _ratio(
     metric: str,
     numerator: int,
@@ -340,10 +353,10 @@ def _missing(metric: str, unit: str, why: str, provenance: dict[str, Any]) -> Ev
 
 def key_equipment_networking_rate(src: Sources) -> Evidence:
     """Key equipment with at least one state, count or measurement in the window / all key equipment."""
-    metric = KEY_EQUIPMENT_NETWORKING_RATE
-    if missing := src.unmeasured(metric, "ratio"):
-        return missing
-    provenance = src.base()
+    return src.ratio(KEY_EQUIPMENT_NETWORKING_RATE, _networked_key_equipment)
+
+
+def _networked_key_equipment(src: Sources) -> _Count:
     query = src.activity
     events: dict[str, dict[str, int]] = {}
     for row in query.rows:
@@ -351,7 +364,7 @@ def key_equipment_networking_rate(src: Sources) -> Evidence:
     equipment = src.plant.equipment_by_id()
     key = [e for e in src.plant.equipment if e.key]
     connected = [e.id for e in key if e.id in events]
-    provenance |= {
+    details = {
         "query": query.describe(),
         "rule": src.t(
             "key equipment (key = true) with at least one state, count or measurement in the window",
@@ -366,14 +379,8 @@ def key_equipment_networking_rate(src: Sources) -> Evidence:
         "not_key_with_events": [eid for eid in events if eid in equipment and not equipment[eid].key],
         "unknown_equipment_with_events": sorted(eid for eid in events if eid not in equipment),
     }
-    return _ratio(
-        metric,
-        len(connected),
-        len(key),
-        src.covered,
-        provenance,
-        src.t("the plant marks no equipment as key", "工厂模型未把任何设备标为关键设备"),
-    )
+    empty = src.t("the plant marks no equipment as key", "工厂模型未把任何设备标为关键设备")
+    return len(connected), len(key), details, empty
 
 
 def _declared_signals(plant: Plant) -> list[tuple[str, str]]:
@@ -389,14 +396,14 @@ def _declared_signals(plant: Plant) -> list[tuple[str, str]]:
 
 def signal_collection_coverage(src: Sources) -> Evidence:
     """Declared signals (and energy meters) with at least one measurement in the window / all declared."""
-    metric = SIGNAL_COLLECTION_COVERAGE
-    if missing := src.unmeasured(metric, "ratio"):
-        return missing
-    provenance = src.base()
+    return src.ratio(SIGNAL_COLLECTION_COVERAGE, _measured_signals)
+
+
+def _measured_signals(src: Sources) -> _Count:
     seen = src.measurement_counts
     declared = _declared_signals(src.plant)
     measured = [pair for pair in declared if pair in seen]
-    provenance |= {
+    details = {
         "query": src.measured.describe(),
         "rule": src.t(
             "signals of [[equipment.signal]] plus each energy meter's signal, measured at least once",
@@ -407,22 +414,20 @@ def signal_collection_coverage(src: Sources) -> Evidence:
         "not_measured": [f"{eq}/{sig}" for eq, sig in declared if (eq, sig) not in seen],
         "undeclared_seen": [f"{eq}/{sig}" for eq, sig in seen if (eq, sig) not in set(declared)],
     }
-    return _ratio(
-        metric,
+    return (
         len(measured),
         len(declared),
-        src.covered,
-        provenance,
+        details,
         src.t("the plant declares no signals", "工厂模型未声明任何信号"),
     )
 
 
 def energy_metering_coverage(src: Sources) -> Evidence:
     """Equipment whose energy meter has readings in the window / all equipment."""
-    metric = ENERGY_METERING_COVERAGE
-    if missing := src.unmeasured(metric, "ratio"):
-        return missing
-    provenance = src.base()
+    return src.ratio(ENERGY_METERING_COVERAGE, _metered_equipment)
+
+
+def _metered_equipment(src: Sources) -> _Count:
     seen = src.measurement_counts
     metered: dict[str, dict[str, Any]] = {}
     silent: list[str] = []
@@ -434,7 +439,7 @@ def energy_metering_coverage(src: Sources) -> Evidence:
             metered[e.id] = {"meter": e.energy.meter, "signal": e.energy.signal, "readings": readings}
         else:
             silent.append(e.id)
-    provenance |= {
+    details = {
         "query": src.measured.describe(),
         "rule": src.t(
             "equipment with an [equipment.energy] meter whose signal has readings in the window",
@@ -444,12 +449,10 @@ def energy_metering_coverage(src: Sources) -> Evidence:
         "meter_without_readings": silent,
         "no_meter": [e.id for e in src.plant.equipment if e.energy is None],
     }
-    return _ratio(
-        metric,
+    return (
         len(metered),
         len(src.plant.equipment),
-        src.covered,
-        provenance,
+        details,
         src.t("the plant has no equipment", "工厂模型中没有设备"),
     )
 

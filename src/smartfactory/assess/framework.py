@@ -9,8 +9,6 @@ file, line, field and what is allowed.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from importlib import resources
@@ -36,6 +34,7 @@ from smartfactory.assess.schema import (
     ScenarioFile,
 )
 from smartfactory.model.errors import Problem, UserError
+from smartfactory.model.plant_file import parse_toml
 
 M = TypeVar("M", bound=BaseModel)
 _CRITERION = TypeAdapter(Criterion)
@@ -300,15 +299,7 @@ def _read(file: Traversable | Path) -> tuple[dict[str, Any], str, Lines]:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FrameworkFileError(f"cannot read framework file {source}: {exc}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-        raise FrameworkFileError(
-            f"framework file {source} is not valid TOML", [Problem(source, "", f"TOML syntax: {exc}", line)]
-        ) from None
-    return raw, source, Lines(text)
+    return parse_toml(text, source, "framework file", FrameworkFileError), source, Lines(text)
 
 
 def _validate(model: type[M], raw: dict[str, Any]) -> tuple[M | None, list[Issue]]:

@@ -26,7 +26,7 @@ from smartfactory.assess.answers import Frameworks
 from smartfactory.assess.gaps import AI_TARGET, Position
 from smartfactory.assess.result import BudgetPlan, PlannedAction, RankedOption, Roadmap, TargetInfo
 from smartfactory.assess.roadmap import Action, Plan, Target, best_within, closure, gain_of, rank
-from smartfactory.assess.schema import PrerequisiteCriterion, Text
+from smartfactory.assess.schema import PrerequisiteCriterion, Text, with_id
 from smartfactory.assess.scoring import grade_of
 from smartfactory.model.errors import Problem, UserError
 from smartfactory.model.text import choose
@@ -124,10 +124,7 @@ class ActionCatalogue(_Strict):
 
     def action(self, action_id: str) -> ActionDef:
         """One action by id."""
-        for a in self.actions:
-            if a.id == action_id:
-                return a
-        raise KeyError(action_id)
+        return with_id(self.actions, action_id)
 
 
 @cache

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
 from smartfactory.assess.schema import JudgementCriterion, RelativeBenchmarkCriterion
+from smartfactory.assess.shipped import shipped_toml
 from smartfactory.model.errors import Problem
 from smartfactory.model.text import Text, resolve_language
 
@@ -57,12 +56,7 @@ _NO = ("no", "false")
 @cache
 def problem_texts() -> dict[str, Text]:
     """Every problem's words in English and Chinese, by code, from ``data/answer_problems.toml``."""
-    text = (resources.files("smartfactory.assess") / "data" / "answer_problems.toml").read_text(
-        encoding="utf-8"
-    )
-    raw = tomllib.loads(text)
-    if raw.get("schema") != PROBLEMS_SCHEMA:
-        raise ValueError(f"data/answer_problems.toml: schema must be {PROBLEMS_SCHEMA}")
+    raw = shipped_toml("data/answer_problems.toml", PROBLEMS_SCHEMA)
     out: dict[str, Text] = {}
     for code, value in raw.get("problem", {}).items():
         try:

@@ -22,16 +22,15 @@ names) are in the language the assessment was made in; render in that language.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from smartfactory.assess.result import Assessment, CriterionResult, EvidenceItem
+from smartfactory.assess.shipped import shipped_toml
 from smartfactory.model.text import Text, language_tag, resolve_language
 
 LABELS_SCHEMA = "smartfactory.report_labels/1"
@@ -42,12 +41,7 @@ LABELS_SCHEMA = "smartfactory.report_labels/1"
 @cache
 def load_labels() -> dict[str, Text]:
     """Every report word in English and Chinese, from ``data/report_labels.toml``."""
-    text = (resources.files("smartfactory.assess") / "data" / "report_labels.toml").read_text(
-        encoding="utf-8"
-    )
-    raw = tomllib.loads(text)
-    if raw.get("schema") != LABELS_SCHEMA:
-        raise ValueError(f"data/report_labels.toml: schema must be {LABELS_SCHEMA}")
+    raw = shipped_toml("data/report_labels.toml", LABELS_SCHEMA)
     table = raw.get("label")
     if not isinstance(table, dict):
         raise ValueError("data/report_labels.toml: no [label] table")
@@ -391,20 +385,8 @@ class _Builder:
             ids = ", ".join(a.level_unverified)
             self.add(Para(t(w("level_unverified", n=len(a.level_unverified), ids=ids)), "warn"))
         cm = a.cmmm.score
-        grade = w("cmmm_grade_value", grade=cm.grade) if cm.grade is not None else w("not_rated")
-        self.add(
-            Para(
-                join(
-                    [
-                        t(w("cmmm_grade") + self.colon),
-                        t(grade, "strong"),
-                        t(f" (S = {cm.total:.2f})"),
-                        join([t("  "), t(f"⚠ {self.unverified}", "warn")], "") if a.cmmm.unverified else (),
-                    ],
-                    "",
-                )
-            )
-        )
+        warning = join([t("  "), t(f"⚠ {self.unverified}", "warn")], "") if a.cmmm.unverified else ()
+        self.add(self.grade_para(cm.grade, t(f" (S = {cm.total:.2f})"), warning))
         self.add(Heading(3, w("h_ladder"), "ladder"), Figure("ladder"))
         rows: list[Row] = []
         for lv in a.levels:
@@ -439,6 +421,16 @@ class _Builder:
 
     # CMMM -------------------------------------------------------------------------------------
 
+    def unverified_because(self, why: str) -> Inline:
+        """The unverified flag and why: "⚠ <unverified>: <why>"."""
+        return join([t(f"⚠ {self.unverified}", "warn"), t(self.colon), t(why)], "")
+
+    def grade_para(self, grade: int | None, *after: Inline) -> Para:
+        """The CMMM grade line: "CMMM grade: <grade>" (or not rated), then ``after``."""
+        w = self.w
+        shown = w("cmmm_grade_value", grade=grade) if grade is not None else w("not_rated")
+        return Para(join([t(w("cmmm_grade") + self.colon), t(shown, "strong"), *after], ""))
+
     def level_name(self, no: int) -> str:
         name = self.names.cmmm_levels.get(no)
         return f"L{no} {name}" if name else f"L{no}"
@@ -449,44 +441,18 @@ class _Builder:
         s = c.score
         self.add(Heading(2, w("h_cmmm"), "cmmm"))
         self.add(Para(t(f"{c.title} — {c.framework}"), "meta"))
-        grade = w("cmmm_grade_value", grade=s.grade) if s.grade is not None else w("not_rated")
+        industry = w("industry_line", industry=w(f"industry_{c.industry}"), source=a.industry_from)
         self.add(
-            Para(
-                join(
-                    [
-                        t(w("cmmm_grade") + self.colon),
-                        t(grade, "strong"),
-                        t(" · " + w("total_s", total=f"{s.total:.2f}")),
-                        t(" · " + w("passed_levels", n=s.passed_levels)),
-                        t(
-                            " · "
-                            + w("industry_line", industry=w(f"industry_{c.industry}"), source=a.industry_from)
-                        ),
-                    ],
-                    "",
-                )
+            self.grade_para(
+                s.grade,
+                t(" · " + w("total_s", total=f"{s.total:.2f}")),
+                t(" · " + w("passed_levels", n=s.passed_levels)),
+                t(" · " + industry),
             )
         )
         if c.unverified:
-            self.add(
-                Para(
-                    join(
-                        [
-                            t(f"⚠ {self.unverified}", "warn"),
-                            t(self.colon),
-                            t(
-                                w(
-                                    "cmmm_unverified",
-                                    scoring=tag(c.scoring_confidence),
-                                    weights=tag(c.weights_confidence),
-                                )
-                            ),
-                        ],
-                        "",
-                    ),
-                    "warn",
-                )
-            )
+            why = w("cmmm_unverified", scoring=tag(c.scoring_confidence), weights=tag(c.weights_confidence))
+            self.add(Para(self.unverified_because(why), "warn"))
         self.add(Para(t(w("cmmm_method")), "note"))
         if s.not_applicable:
             listed = ", ".join(f"{c.names.get(x, x)} ({x})" for x in s.not_applicable)
@@ -592,18 +558,7 @@ class _Builder:
         if evidence:
             items.append(Item(t(w("evidence") + self.colon.rstrip()), evidence))
         if c.unverified:
-            items.append(
-                Item(
-                    join(
-                        [
-                            t(f"⚠ {self.unverified}", "warn"),
-                            t(self.colon),
-                            t("; ".join(c.unverified_reasons) or "—"),
-                        ],
-                        "",
-                    )
-                )
-            )
+            items.append(Item(self.unverified_because("; ".join(c.unverified_reasons) or "—")))
         if c.disagreement is not None:
             d = c.disagreement
             items.append(

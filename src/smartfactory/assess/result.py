@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from smartfactory.assess.evidence import Evidence
+from smartfactory.assess.schema import with_id
 from smartfactory.assess.scoring import CmmmScore
 from smartfactory.model.text import resolve_language
 
@@ -318,10 +319,7 @@ class Assessment:
 
     def criterion(self, criterion_id: str) -> CriterionResult:
         """One criterion's result by id."""
-        for c in self.criteria:
-            if c.id == criterion_id:
-                return c
-        raise KeyError(criterion_id)
+        return with_id(self.criteria, criterion_id)
 
     @property
     def unverified(self) -> tuple[str, ...]:

@@ -7,7 +7,8 @@ they do not know; the loader in ``framework`` adds the cross-references a single
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -30,6 +31,36 @@ URL = r"^https?://\S+$"
 DATA_SIGNAL = r"^[a-z][a-z_]*(:[a-z0-9][a-z0-9_]*)?$"
 
 Slug = Annotated[str, Field(pattern=SLUG)]
+
+
+class Identified(Protocol):
+    """Anything with an id: framework entries, actions, results."""
+
+    @property
+    def id(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=Identified)
+
+
+def with_id(items: Iterable[_Item], item_id: str) -> _Item:
+    """The item whose id is ``item_id``; KeyError when there is none."""
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise KeyError(item_id)
+
+
+def known_id(items: Sequence[_Item], item_id: str, noun: str, within: str = "") -> _Item:
+    """The item whose id is ``item_id``, or a user error naming the known ones (of ``within``)."""
+    try:
+        return with_id(items, item_id)
+    except KeyError:
+        where = f" in {within}" if within else ""
+        known = ", ".join(item.id for item in items)
+        raise UserError(f"unknown {noun} {item_id!r}{where}; known: {known}") from None
+
+
 FrameworkId = Annotated[str, Field(pattern=FRAMEWORK_ID)]
 CriterionId = Annotated[str, Field(pattern=CRITERION_ID)]
 Weight = Annotated[float, Field(gt=0)]
@@ -96,10 +127,7 @@ class MetricCatalogue(Strict):
 
     def metric(self, metric_id: str) -> Metric:
         """A metric by id, or a user error naming the known ones."""
-        for m in self.metrics:
-            if m.id == metric_id:
-                return m
-        raise UserError(f"unknown metric {metric_id!r}; known: {', '.join(m.id for m in self.metrics)}")
+        return known_id(self.metrics, metric_id, "metric")
 
 
 # --- gradient criteria -------------------------------------------------------------------
@@ -294,13 +322,7 @@ class GradientFramework(Sourced):
 
     def criterion(self, criterion_id: str) -> Criterion:
         """A criterion by id, or a user error naming the known ones."""
-        for c in self.criteria:
-            if c.id == criterion_id:
-                return c
-        raise UserError(
-            f"unknown criterion {criterion_id!r} in {self.id}; known: "
-            + ", ".join(c.id for c in self.criteria)
-        )
+        return known_id(self.criteria, criterion_id, "criterion", self.id)
 
     def at_level(self, level: GradientLevel) -> tuple[Criterion, ...]:
         """The criteria of one level, in file order."""
@@ -400,13 +422,7 @@ class CmmmFramework(CmmmFile):
 
     def subdomain(self, subdomain_id: str) -> Subdomain:
         """A sub-domain by id, or a user error naming the known ones."""
-        for s in self.subdomains:
-            if s.id == subdomain_id:
-                return s
-        raise UserError(
-            f"unknown sub-domain {subdomain_id!r} in {self.id}; known: "
-            + ", ".join(s.id for s in self.subdomains)
-        )
+        return known_id(self.subdomains, subdomain_id, "sub-domain", self.id)
 
     def requirement_ids(self) -> tuple[str, ...]:
         """Every requirement id, sub-domain by sub-domain."""
@@ -485,13 +501,7 @@ class ScenarioCatalogue(ScenarioFile):
 
     def scenario(self, scenario_id: str) -> Scenario:
         """A scenario by id, or a user error naming the known ones."""
-        for s in self.scenarios:
-            if s.id == scenario_id:
-                return s
-        raise UserError(
-            f"unknown scenario {scenario_id!r} in {self.id}; known: "
-            + ", ".join(s.id for s in self.scenarios)
-        )
+        return known_id(self.scenarios, scenario_id, "scenario", self.id)
 
     def dimension_of(self, scenario_id: str) -> str:
         """The 要素条件 dimension a scenario counts towards, through its stage."""

@@ -15,6 +15,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from smartfactory.app.i18n import gettext as _
+from smartfactory.app.i18n import use_language
 from smartfactory.app.workspace import Workspace
 from smartfactory.assess.answers import (
     DEFAULT_FRAMEWORK,
@@ -25,7 +27,7 @@ from smartfactory.assess.answers import (
     template,
 )
 from smartfactory.assess.framework import Library, shipped
-from smartfactory.assess.result import UNVERIFIED_LABEL, Assessment, to_json
+from smartfactory.assess.result import Assessment, to_json
 from smartfactory.assess.run import assess
 from smartfactory.assess.schema import (
     CmmmFramework,
@@ -43,6 +45,7 @@ from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
+from smartfactory.model.text import Lang, Text, parse_language, resolve_language
 from smartfactory.store import Registry, TelemetryStore
 
 
@@ -86,7 +89,7 @@ AllowMissingOption = Annotated[
     bool, typer.Option("--allow-missing", help="score missing answers as 0 (the report says so first)")
 ]
 FormatOption = Annotated[Format, typer.Option("--format", help="table, json, md or html")]
-LangOption = Annotated[str, typer.Option("--lang", help="zh or en")]
+LangOption = Annotated[str, typer.Option("--lang", help="zh or en (or a tag such as zh-CN, en-GB)")]
 DaysOption = Annotated[int, typer.Option("--days", help="days of live data to look at", min=1)]
 FrameworksDirOption = Annotated[
     Path | None,
@@ -174,8 +177,8 @@ def template_command(
     frameworks_dir: FrameworksDirOption = None,
 ) -> None:
     """Print an answers file to fill in: every question with its allowed answers."""
-    _check_lang(lang)
-    sys.stdout.write(template(framework, lang, library=_library(frameworks_dir)))
+    chosen = _check_lang(lang)
+    sys.stdout.write(template(framework, chosen, library=_library(frameworks_dir)))
 
 
 @app.command("explain")
@@ -189,9 +192,9 @@ def explain_command(
     frameworks_dir: FrameworksDirOption = None,
 ) -> None:
     """A criterion: its text, source and clause, confidence tag, type, parameters and how it is judged."""
-    _check_lang(lang)
+    chosen = _check_lang(lang)
     fw = resolve(framework, _library(frameworks_dir))
-    doc = explain_item(criterion_id, fw.gradient, fw.cmmm, fw.scenarios, lang)
+    doc = explain_item(criterion_id, fw.gradient, fw.cmmm, fw.scenarios, chosen)
     if fmt is ExplainFormat.json:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return
@@ -208,22 +211,26 @@ def explain_command(
 @app.command("list")
 def list_command(lang: LangOption = "en", frameworks_dir: FrameworksDirOption = None) -> None:
     """Every framework id: gradient ladders, the CMMM model, scenario catalogues."""
+    chosen = _check_lang(lang)
     library = _library(frameworks_dir)
     table = Table(title="frameworks", title_justify="left")
     for column in ("id", "kind", "title", "confidence"):
         table.add_column(column)
     for framework_id in library.ids():
         loaded = library.load(framework_id)
-        table.add_row(framework_id, loaded.kind, loaded.title.get(lang), loaded.confidence)
+        table.add_row(framework_id, loaded.kind, loaded.title.get(chosen), loaded.confidence)
     console().print(table)
 
 
 # --- running -------------------------------------------------------------------------------------
 
 
-def _check_lang(lang: str) -> None:
-    if lang not in ("zh", "en"):
-        raise UserError(f"--lang {lang!r} is not allowed; allowed: zh, en")
+def _check_lang(lang: str) -> Lang:
+    """The language ``--lang`` names (zh, zh-CN, zh_Hans, en-GB …); a one-line error for any other."""
+    chosen = parse_language(lang)
+    if chosen is None:
+        raise UserError(f"--lang {lang!r} is not allowed; allowed: zh or en (or a tag such as zh-CN, en-GB)")
+    return chosen
 
 
 def _library(folder: Path | None) -> Library:
@@ -261,7 +268,8 @@ def run_assessment(
     frameworks_dir: Path | None,
 ) -> None:
     """Load, assess and print in the chosen format."""
-    _check_lang(lang)
+    # downstream (answers, report, renderers) gets zh or en, whatever tag the user typed
+    chosen = _check_lang(lang)
     renderer = _renderer(fmt)
     library = _library(frameworks_dir)
     text = read_answers_text(answers)
@@ -269,7 +277,7 @@ def run_assessment(
         written_for = framework_of(text)
         framework = written_for if written_for in library.ids() else DEFAULT_FRAMEWORK
     fw = resolve(framework, library)
-    checked = parse_answers(text, str(answers), fw, allow_missing=allow_missing, lang=lang)
+    checked = parse_answers(text, str(answers), fw, allow_missing=allow_missing, lang=chosen)
     with _sources(store, plant_file) as (plant, telemetry, registry):
         result = assess(
             fw.gradient.id,
@@ -279,14 +287,14 @@ def run_assessment(
             registry,
             industry,
             budget,
-            lang,
+            chosen,
             library=library,
             days=days,
         )
     if fmt is Format.json:
         print(json.dumps(to_json(result), ensure_ascii=False, indent=2))
     elif renderer is not None:
-        sys.stdout.write(renderer(result, lang))
+        sys.stdout.write(renderer(result, chosen))
     else:
         print_report(result)
 
@@ -328,15 +336,17 @@ def _pct_or(value: Any, unit: str | None = None) -> str:
 
 def print_report(a: Assessment) -> None:
     """The assessment as rich tables: notices first, then level, CMMM, criteria, gaps, roadmap."""
+    with use_language(resolve_language(a.lang)):
+        _print_report(a)
+
+
+def _print_report(a: Assessment) -> None:
     out = console()
-    zh = a.lang == "zh"
-    label = UNVERIFIED_LABEL[a.lang]
+    label = _("unverified threshold")
     for notice in a.notices:
         out.print(f"[bold yellow]! {escape(notice)}[/bold yellow]", highlight=False)
     out.print(f"[bold]{a.framework}[/bold] — {escape(a.framework_title)}", highlight=False)
-    reached = (
-        f"{a.level_name} ({a.level})" if a.level else ("未达到基础级" if zh else "none (basic not reached)")
-    )
+    reached = f"{a.level_name} ({a.level})" if a.level else _("none (basic not reached)")
     many = len(a.level_unverified)
     flag = (
         (
@@ -348,22 +358,26 @@ def print_report(a: Assessment) -> None:
         if many
         else ""
     )
-    out.print(
-        f"{'达到级别' if zh else 'Level reached'}: [bold]{reached}[/bold]"
-        + (f"; {'下一级' if zh else 'next'}: {a.next_level_name} ({a.next_level})" if a.next_level else "")
-        + flag,
-        highlight=False,
-    )
+    level_line = _("Level reached: {level}").format(level=f"[bold]{reached}[/bold]")
+    if a.next_level:
+        level_line += "; " + _("next: {level}").format(level=f"{a.next_level_name} ({a.next_level})")
+    out.print(level_line + flag, highlight=False)
     score = a.cmmm.score
     grade = "—" if score.grade is None else str(score.grade)
+    constants = (
+        f"  [yellow]({label}: " + _("scoring constants and weights") + " [U])[/yellow]"
+        if a.cmmm.unverified
+        else ""
+    )
     out.print(
-        f"CMMM {a.cmmm.framework}: {'等级' if zh else 'grade'} [bold]{grade}[/bold], S = {score.total:.2f} "
-        f"({a.industry}, {escape(a.industry_from)})"
-        + (
-            f"  [yellow]({label}: {'评分常数与权重' if zh else 'scoring constants and weights'} [U])[/yellow]"
-            if a.cmmm.unverified
-            else ""
-        ),
+        _("CMMM {framework}: grade {grade}, S = {score} ({industry}, {source})").format(
+            framework=a.cmmm.framework,
+            grade=f"[bold]{grade}[/bold]",
+            score=f"{score.total:.2f}",
+            industry=a.industry,
+            source=escape(a.industry_from),
+        )
+        + constants,
         highlight=False,
     )
     levels = Table(title="CMMM", title_justify="left")
@@ -383,7 +397,7 @@ def print_report(a: Assessment) -> None:
             out.print(f"[red]≠ {c.id}: {escape(c.disagreement.message)}[/red]", highlight=False)
     if a.gaps:
         gaps = Table(
-            title=("通往" if zh else "Blocking gaps to ") + (a.next_level_name or ""), title_justify="left"
+            title=_("Blocking gaps to {level}").format(level=a.next_level_name or ""), title_justify="left"
         )
         for column in ("criterion", "shortfall", "missing evidence"):
             gaps.add_column(column)
@@ -398,7 +412,7 @@ def print_report(a: Assessment) -> None:
 
 
 def _criteria_table(a: Assessment) -> Table:
-    label = UNVERIFIED_LABEL[a.lang]
+    label = _("unverified threshold")
     table = Table(title="criteria", title_justify="left")
     for column in ("level", "criterion", "type", "result", "how", "evidence", "flags"):
         table.add_column(column)
@@ -425,14 +439,12 @@ def _criteria_table(a: Assessment) -> Table:
 def _print_roadmap(a: Assessment) -> None:
     out = console()
     r = a.roadmap
-    zh = a.lang == "zh"
     if r.next_level is None:
-        out.print("已达最高级别" if zh else "The top level is reached: no roadmap.")
+        out.print(_("The top level is reached: no roadmap."))
         return
     if r.ranked:
         table = Table(
-            title=("路线图（按单位投入收益排序）" if zh else "Roadmap: actions by gain per yuan")
-            + f" — gain = {escape(r.gain_unit)}",
+            title=_("Roadmap: actions by gain per yuan") + f" — gain = {escape(r.gain_unit)}",
             title_justify="left",
         )
         for column in ("#", "action (with prerequisites)", "cost CNY", "gain", "gain / M CNY", "months"):
@@ -453,7 +465,9 @@ def _print_roadmap(a: Assessment) -> None:
     if r.budget is not None:
         b = r.budget
         out.print(
-            f"[bold]{'预算方案' if zh else 'Within budget'} {b.budget_cny:,} CNY[/bold]: "
+            "[bold]"
+            + _("Within budget {budget} CNY").format(budget=f"{b.budget_cny:,}")
+            + "[/bold]: "
             + (escape(" → ".join(r.actions[x].name for x in b.actions)) if b.actions else "—")
             + f"; cost {b.cost_cny:,} CNY, gain {b.gain:.2f}, {b.effort_months:g} months"
             + (f"; criteria met: {', '.join(b.criteria_met)}" if b.criteria_met else "")
@@ -462,80 +476,71 @@ def _print_roadmap(a: Assessment) -> None:
         )
     if r.uncovered:
         out.print(
-            ("无措施可覆盖：" if zh else "No action in the catalogue moves: ") + ", ".join(r.uncovered),
+            _("No action in the catalogue moves: {criteria}").format(criteria=", ".join(r.uncovered)),
             highlight=False,
         )
     if r.done:
-        out.print(("已完成的措施：" if zh else "Already done: ") + ", ".join(r.done), highlight=False)
+        out.print(_("Already done: {actions}").format(actions=", ".join(r.done)), highlight=False)
     out.print(f"[dim]{escape(r.cost_note)}[/dim]", highlight=False)
 
 
 # --- explain ---------------------------------------------------------------------------------------
 
+# what each confidence tag of a criterion, requirement or scenario means (data, shown by `explain`)
 _CONFIDENCE = {
-    "V": {"en": "verified: a source seen states it", "zh": "已核实：有来源明确说明"},
-    "S": {
-        "en": "secondary: news or commentary only; check against the official text",
-        "zh": "二手来源：仅见于新闻或评论，需对照官方原文",
-    },
-    "U": {
-        "en": "unverified: no source confirms it; check before relying on it",
-        "zh": "未核实：无来源证实，使用前需核对",
-    },
+    "V": Text(en="verified: a source seen states it", zh="已核实：有来源明确说明"),
+    "S": Text(
+        en="secondary: news or commentary only; check against the official text",
+        zh="二手来源：仅见于新闻或评论，需对照官方原文",
+    ),
+    "U": Text(
+        en="unverified: no source confirms it; check before relying on it",
+        zh="未核实：无来源证实，使用前需核对",
+    ),
 }
 
 
 def how_judged(c: Criterion, g: GradientFramework, lang: str) -> str:
-    """How the assessment judges a criterion, in words."""
-    zh = lang == "zh"
+    """How the assessment judges a criterion, in words, in ``lang`` (any tag ``resolve_language`` reads)."""
+    with use_language(resolve_language(lang)):
+        return _how_judged(c, g)
+
+
+def _how_judged(c: Criterion, g: GradientFramework) -> str:
     if isinstance(c, GateCriterion):
-        return "企业申报 yes/no；yes 即满足" if zh else "the factory answers yes or no; yes passes"
+        return _("the factory answers yes or no; yes passes")
     if isinstance(c, RelativeBenchmarkCriterion):
-        return (
-            f"企业（或评审）对“{c.params.benchmark}”作答 yes/no；yes 即满足"
-            if zh
-            else f"the factory (or a reviewer) answers yes or no against {c.params.benchmark}; yes passes"
+        return _("the factory (or a reviewer) answers yes or no against {benchmark}; yes passes").format(
+            benchmark=c.params.benchmark
         )
     if isinstance(c, JudgementCriterion):
         scale = " / ".join(f"{v:g}" for v in g.judgement.scale)
-        return (
-            f"按 {scale} 评分，≥ {g.judgement.pass_at:g} 即满足"
-            if zh
-            else f"scored {scale}; passes at {g.judgement.pass_at:g} or above"
+        return _("scored {scale}; passes at {pass_at} or above").format(
+            scale=scale, pass_at=f"{g.judgement.pass_at:g}"
         )
     if isinstance(c, MetricThresholdCriterion):
         p = c.params
         if p.metric == "ai_scenario_share":
-            return (
-                f"在用场景中应用 AI 的比例 {p.comparator} {p.value:g}（场景来自答卷与场景运行记录）"
-                if zh
-                else f"AI scenarios ÷ scenarios in use {p.comparator} {p.value:g} "
-                "(declared scenarios and scenario runs)"
-            )
-        return (
-            f"{p.metric} {p.comparator} {p.value:g} {p.unit}：有实测值时以实测为准，否则取申报值；"
-            f"两者偏差超过容差时标注不一致"
-            if zh
-            else f"{p.metric} {p.comparator} {p.value:g} {p.unit}: the live measurement when there is one, "
-            "else the declared value; a gap beyond the tolerance is flagged as a disagreement"
-        )
+            return _(
+                "AI scenarios ÷ scenarios in use {comparator} {value} (declared scenarios and scenario runs)"
+            ).format(comparator=p.comparator, value=f"{p.value:g}")
+        return _(
+            "{metric} {comparator} {value} {unit}: the live measurement when there is one, else the "
+            "declared value; a gap beyond the tolerance is flagged as a disagreement"
+        ).format(metric=p.metric, comparator=p.comparator, value=f"{p.value:g}", unit=p.unit)
     if isinstance(c, CountThresholdCriterion):
         cp = c.params
-        scope = cp.stage or cp.dimension or ("全部" if zh else "all")
-        return (
-            f"{cp.count}（{scope}）≥ {cp.min}；在用 = 申报已建成或近期有运行记录"
-            if zh
-            else f"{cp.count} ({scope}) ≥ {cp.min}; in use = declared built or run in the window"
+        scope = cp.stage or cp.dimension or _("all")
+        return _("{count} ({scope}) ≥ {min}; in use = declared built or run in the window").format(
+            count=cp.count, scope=scope, min=cp.min
         )
     assert isinstance(c, PrerequisiteCriterion)
     pp = c.params
     if pp.cmmm_min is not None:
-        return (
-            f"由答卷 CMMM 部分按 GB/T 39117 计算的成熟度等级 ≥ {pp.cmmm_min}"
-            if zh
-            else f"the CMMM grade scored from the answers (GB/T 39117) is {pp.cmmm_min} or above"
+        return _("the CMMM grade scored from the answers (GB/T 39117) is {grade} or above").format(
+            grade=pp.cmmm_min
         )
-    return f"本评估判定已达到 {pp.level} 级" if zh else f"this assessment finds level {pp.level} reached"
+    return _("this assessment finds level {level} reached").format(level=pp.level)
 
 
 def explain_item(
@@ -555,7 +560,7 @@ def explain_item(
             "source": c.source.url,
             "clause": c.source.clause,
             "confidence": c.confidence,
-            "confidence_means": _CONFIDENCE[c.confidence][lang],
+            "confidence_means": _CONFIDENCE[c.confidence].get(lang),
             "unverified_threshold": c.confidence in ("S", "U"),
             "params": c.params.model_dump(exclude_none=True) if hasattr(c, "params") else {},
             "evidence": list(c.evidence),
@@ -566,6 +571,11 @@ def explain_item(
     for s in cmmm.subdomains:
         for r in s.requirements:
             if r.id == item_id:
+                with use_language(resolve_language(lang)):
+                    judged = _(
+                        "scored on the GB/T 39117 scale; a sub-domain scores the mean of its "
+                        "requirements at that level"
+                    )
                 return {
                     "id": r.id,
                     "text": r.text.get(lang),
@@ -573,16 +583,11 @@ def explain_item(
                     "subdomain": s.id,
                     "level": r.level,
                     "confidence": r.confidence,
-                    "confidence_means": _CONFIDENCE[r.confidence][lang],
+                    "confidence_means": _CONFIDENCE[r.confidence].get(lang),
                     "scale": [f"{v.value:g} {v.name.get(lang)}" for v in cmmm.scoring.values],
                     "source": cmmm.source.url,
                     "clause": cmmm.source.clause,
-                    "judged": (
-                        "按 GB/T 39117 评分；子域得分为同级要求得分均值"
-                        if lang == "zh"
-                        else "scored on the GB/T 39117 scale; a sub-domain scores the mean of its "
-                        "requirements at that level"
-                    ),
+                    "judged": judged,
                 }
     for sc in catalogue.scenarios:
         if item_id in (sc.id, f"S{sc.no}"):
@@ -597,7 +602,7 @@ def explain_item(
                 "typical_systems": list(sc.typical_systems),
                 "data_signals": list(sc.data_signals),
                 "confidence": sc.confidence,
-                "confidence_means": _CONFIDENCE[sc.confidence][lang],
+                "confidence_means": _CONFIDENCE[sc.confidence].get(lang),
                 "source": sc.source.url if sc.source else catalogue.source.url,
                 "clause": sc.source.clause if sc.source else catalogue.source.clause,
             }

@@ -87,19 +87,10 @@ def kpi_command(
     """Compute ISO 22400-2 KPIs from the store (sum the elements, then divide)."""
     if ctx.invoked_subcommand is not None:
         return
+    period: use.PeriodArgs = {"start": start, "end": end, "by": by, "per": per, "node": node}
     with _reading(store, plant_file, lang) as workspace:
         if explain is not None:
-            explanation = use.kpi_explanation(
-                workspace,
-                explain,
-                start=start,
-                end=end,
-                by=by,
-                per=per,
-                node=node,
-                lang=lang,
-                fields=use.CLI_FIELDS,
-            )
+            explanation = use.kpi_explanation(workspace, explain, lang=lang, fields=use.CLI_FIELDS, **period)
             if fmt is Format.json:
                 sys.stdout.write(explanation.model_dump_json(indent=2) + "\n")
             else:
@@ -107,17 +98,7 @@ def kpi_command(
             return
         # the table shows the headline KPIs unless asked; json and csv every KPI, as the API
         wanted = [kpi] if kpi else (None if fmt is not Format.table else use.kpi_catalogue().headline)
-        report = use.kpis_report(
-            workspace,
-            start=start,
-            end=end,
-            by=by,
-            per=per,
-            node=node,
-            kpis=wanted,
-            lang=lang,
-            fields=use.CLI_FIELDS,
-        )
+        report = use.kpis_report(workspace, kpis=wanted, lang=lang, fields=use.CLI_FIELDS, **period)
         if fmt is Format.json:
             sys.stdout.write(report.model_dump_json(indent=2) + "\n")
         elif fmt is Format.csv:

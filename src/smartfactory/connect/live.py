@@ -264,6 +264,25 @@ class LiveSource(Protocol):
         ...
 
 
+class SourceBase:
+    """What every live source keeps from its constructor's arguments, and its status line.
+
+    The config is kept as the kind's own ``config_schema`` (validated again when it arrives as
+    another model); a subclass narrows ``config`` (and ``status``) to its own types.
+    """
+
+    kind: ClassVar[str]
+    config_schema: ClassVar[type[BaseModel]]
+    status_type: ClassVar[type[SourceStatus]] = SourceStatus
+
+    def __init__(self, name: str, config: BaseModel, plant: Plant, writer: IngestWriter) -> None:
+        self.name = name
+        self.config = source_config(config, self.config_schema)
+        self.plant = plant
+        self.writer = writer
+        self.status = self.status_type(name, self.kind)
+
+
 class Backoff:
     """Exponential reconnect delays with jitter: 0.5 s, 1 s, 2 s … up to ``cap``; reset on success."""
 

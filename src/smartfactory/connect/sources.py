@@ -7,7 +7,6 @@ sources never loads the OPC UA stack.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from smartfactory.model.errors import PlantFileError, Problem, UserError
 from smartfactory.model.plant import Plant, SourceDecl
 from smartfactory.model.plant_file import TomlLocator, dotted, load_plant
+from smartfactory.model.registry import registered, target_module
 
 if TYPE_CHECKING:
     from smartfactory.connect.live import LiveSource
@@ -33,11 +33,7 @@ KINDS: dict[str, str] = {
 
 def source_class(kind: str) -> type[LiveSource]:
     """The source class of a kind; an unknown kind is a UserError naming the known ones."""
-    target = KINDS.get(kind)
-    if target is None:
-        raise UserError(f"unknown source kind {kind!r}; kinds: {', '.join(sorted(KINDS))}")
-    module_name, _, name = target.partition(":")
-    return cast("type[LiveSource]", getattr(importlib.import_module(module_name), name))
+    return cast("type[LiveSource]", registered(KINDS, kind, ("source kind", "kinds"), sorted(KINDS)))
 
 
 def config_schema(kind: str) -> type[BaseModel]:
@@ -95,7 +91,7 @@ def load_plant_with_sources(path: str | Path) -> Plant:
     locator = TomlLocator(text)
     problems: list[Problem] = []
     for i, decl in enumerate(plant.sources):
-        check = getattr(importlib.import_module(KINDS[decl.kind].partition(":")[0]), "plant_problems", None)
+        check = getattr(target_module(KINDS[decl.kind]), "plant_problems", None)
         if check is None:
             continue
         for problem in check(source_config(decl), plant, str(path)):

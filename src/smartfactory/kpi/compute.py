@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypedDict, Unpack
+from enum import StrEnum
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import ibis
 import ibis.expr.types as ir
@@ -196,22 +197,23 @@ def prepare(
     return Prepared(win, cut, equipment, src, calendar_frame(plant, win, cut, equipment))
 
 
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
 def _level(by: Level | str) -> Level:
-    try:
-        return Level(by)
-    except ValueError:
-        raise UserError(
-            f"--by {by!r} is not a level; use one of {', '.join(lv.value for lv in Level)}"
-        ) from None
+    return _member(Level, by, "--by", "level")
 
 
 def _per(per: Per | str) -> Per:
+    return _member(Per, per, "--per", "period")
+
+
+def _member(choices: type[_Choice], value: _Choice | str, option: str, noun: str) -> _Choice:
     try:
-        return Per(per)
+        return choices(value)
     except ValueError:
-        raise UserError(
-            f"--per {per!r} is not a period; use one of {', '.join(p.value for p in Per)}"
-        ) from None
+        known = ", ".join(c.value for c in choices)
+        raise UserError(f"{option} {value!r} is not a {noun}; use one of {known}") from None
 
 
 def equipment_under(plant: Plant, node: str | None) -> list[str]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
-from smartfactory.model.errors import PlantFileError, Problem
+from smartfactory.model.errors import PlantFileError, Problem, UserError
 from smartfactory.model.plant import (
     LEVEL_PARENT,
     WEEKDAYS,
@@ -44,26 +44,34 @@ def load_plant(path: str | Path, checks: Sequence[RawCheck] = ()) -> Plant:
     their ``[[source]]`` settings), reported with the same ``file:line [field]`` locations.
     """
     path = Path(path)
+    return parse_plant(read_text_file(path, "plant file", PlantFileError), str(path), checks)
+
+
+def read_text_file(path: Path, what: str, error: type[UserError] = UserError) -> str:
+    """The text of a UTF-8 file the user named (``what``: "plant file"); ``error`` if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PlantFileError(f"cannot read plant file {path}: {exc.strerror}") from None
+        raise error(f"cannot read {what} {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise PlantFileError(f"plant file {path} is not UTF-8 text") from None
-    return parse_plant(text, str(path), checks)
+        raise error(f"{what} {path} is not UTF-8 text") from None
+
+
+def parse_toml(text: str, source: str, what: str, error: type[UserError] = UserError) -> dict[str, Any]:
+    """The TOML ``text`` of the file ``source`` (``what``: "plant file"); ``error`` at its line if invalid."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        raise error(
+            f"{what} {source} is not valid TOML", [Problem(source, "", f"TOML syntax: {exc}", line)]
+        ) from None
 
 
 def parse_plant(text: str, source: str = "<plant>", checks: Sequence[RawCheck] = ()) -> Plant:
     """Validate plant-file text; ``source`` names the file in error messages."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-        raise PlantFileError(
-            f"plant file {source} is not valid TOML",
-            [Problem(source, "", f"TOML syntax: {exc}", line)],
-        ) from None
+    raw = parse_toml(text, source, "plant file", PlantFileError)
     locator = TomlLocator(text)
     problems: list[Problem] = []
     plant: Plant | None = None

@@ -6,10 +6,9 @@ load LightGBM, River or OR-Tools.
 
 from __future__ import annotations
 
-import importlib
 from typing import cast
 
-from smartfactory.model.errors import UserError
+from smartfactory.model.registry import registered
 from smartfactory.model.text import Text
 from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
 
@@ -24,11 +23,7 @@ SCENARIOS: dict[str, str] = {
 
 def scenario_class(name: str) -> type[Scenario]:
     """The class of a scenario by name; an unknown name is a UserError listing the known ones."""
-    target = SCENARIOS.get(name)
-    if target is None:
-        raise UserError(f"unknown scenario {name!r}; scenarios: {', '.join(SCENARIOS)}")
-    module_name, _, attr = target.partition(":")
-    return cast("type[Scenario]", getattr(importlib.import_module(module_name), attr))
+    return cast("type[Scenario]", registered(SCENARIOS, name, ("scenario", "scenarios"), SCENARIOS))
 
 
 __all__ = ["SCENARIOS", "BenchmarkRow", "PlantRun", "Scenario", "ScenarioCard", "Text", "scenario_class"]

@@ -17,8 +17,11 @@ it implements, whether it uses AI) and three ways to use it:
 
 from __future__ import annotations
 
+import tomllib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,6 +41,28 @@ class ScenarioCard:
     kind: str  # "learning" | "streaming" | "optimisation"
     public_data: str  # folder under shared/data (or "" if none)
     model_card: str  # docs/scenarios/<name>.md
+
+    @classmethod
+    def named(cls, name: str) -> ScenarioCard:
+        """The card of a built-in scenario, as ``data/cards.toml`` writes it."""
+        raw = _cards()[name]
+        return cls(
+            name=name,
+            **{
+                **raw,
+                "title": Text(**raw["title"]),
+                "summary": Text(**raw["summary"]),
+                "official_scenarios": tuple(raw["official_scenarios"]),
+            },
+        )
+
+
+@cache
+def _cards() -> dict[str, Any]:
+    # bilingual data like the KPI labels: the four cards read (and translate) side by side there
+    return tomllib.loads(
+        (resources.files("smartfactory.scenarios") / "data" / "cards.toml").read_text("utf-8")
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ functions take an open ``Registry``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +64,9 @@ class AssessmentRecord(AssessmentSummary):
     """A submitted assessment with its JSON report (schema ``smartfactory.assessment/1``)."""
 
     result: dict[str, Any] = field(default_factory=dict)
+
+
+_SUMMARY_FIELDS = tuple(f.name for f in fields(AssessmentSummary))
 
 
 def saved_answers(registry: Registry, framework: str) -> dict[str, StoredAnswer]:
@@ -193,35 +196,10 @@ def list_assessments(
     query = query.order_by(AssessmentRow.submitted_at.desc(), AssessmentRow.id.desc())
     with Session(registry.engine) as session:
         # only the summary columns: the reports can be large
-        rows = session.execute(
-            query.with_only_columns(
-                AssessmentRow.id,
-                AssessmentRow.framework,
-                AssessmentRow.level,
-                AssessmentRow.cmmm_grade,
-                AssessmentRow.cmmm_total,
-                AssessmentRow.lang,
-                AssessmentRow.submitted_by,
-                AssessmentRow.submitted_at,
-            )
-            .limit(limit)
-            .offset(offset)
-        ).all()
+        columns = [getattr(AssessmentRow, name) for name in _SUMMARY_FIELDS]
+        rows = session.execute(query.with_only_columns(*columns).limit(limit).offset(offset)).all()
         total = int(session.execute(count).scalar_one())
-    found = [
-        AssessmentSummary(
-            id=row.id,
-            framework=row.framework,
-            level=row.level,
-            cmmm_grade=row.cmmm_grade,
-            cmmm_total=row.cmmm_total,
-            lang=row.lang,
-            submitted_by=row.submitted_by,
-            submitted_at=row.submitted_at,
-        )
-        for row in rows
-    ]
-    return found, total
+    return [AssessmentSummary(**_summary_values(row)) for row in rows], total
 
 
 def get_assessment(registry: Registry, assessment_id: int) -> AssessmentRecord | None:
@@ -243,14 +221,9 @@ def _stored(row: AssessmentAnswerRow) -> StoredAnswer:
 
 
 def _record(row: AssessmentRow) -> AssessmentRecord:
-    return AssessmentRecord(
-        id=row.id,
-        framework=row.framework,
-        level=row.level,
-        cmmm_grade=row.cmmm_grade,
-        cmmm_total=row.cmmm_total,
-        lang=row.lang,
-        submitted_by=row.submitted_by,
-        submitted_at=row.submitted_at,
-        result=row.result,
-    )
+    return AssessmentRecord(**_summary_values(row), result=row.result)
+
+
+def _summary_values(row: Any) -> dict[str, Any]:
+    # the summary's fields are named as the row's columns, so one list serves the query and both records
+    return {name: getattr(row, name) for name in _SUMMARY_FIELDS}

@@ -12,8 +12,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self, TypedDict, TypeVar, cast
+from typing import Any, Literal, TypedDict, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -51,6 +50,7 @@ from sqlalchemy.types import TypeEngine
 from smartfactory.model.errors import UserError
 from smartfactory.model.hierarchy import TreeNode, build_tree
 from smartfactory.model.plant import Level, Plant
+from smartfactory.store.closing import Closing
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -183,9 +183,15 @@ class ScenarioRunRow(Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
 
-def _owner_column() -> Mapped[str]:
+class _Credential:
+    """What a browser session and an API token share: the secret's SHA-256 as id, its owner, its age."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # a user's sign-ins and tokens go with the user
-    return mapped_column(String(64), ForeignKey("users.username", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(
+        String(64), ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class UserRow(Base):
@@ -202,28 +208,22 @@ class UserRow(Base):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class WebSessionRow(Base):
+class WebSessionRow(_Credential, Base):
     """A signed-in browser; the cookie holds a token whose SHA-256 is the id."""
 
     __tablename__ = "web_sessions"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    username: Mapped[str] = _owner_column()
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     address: Mapped[str | None] = mapped_column(String(64))
 
 
-class ApiTokenRow(Base):
+class ApiTokenRow(_Credential, Base):
     """A bearer token for scripts; only its SHA-256 is kept."""
 
     __tablename__ = "api_tokens"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    username: Mapped[str] = _owner_column()
     name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -273,8 +273,8 @@ class RunRecord(TypedDict):
     status: str
 
 
-class Registry:
-    """The registry database: open with ``Registry.open``, close with ``close``."""
+class Registry(Closing):
+    """The registry database: open with ``Registry.open``, close with ``close`` or a ``with`` block."""
 
     def __init__(self, engine: Engine, shown_url: str) -> None:
         """Wrap an engine whose schema is already at head; use ``Registry.open`` instead."""
@@ -379,12 +379,10 @@ class Registry:
         """Record a simulation run as running and return its new id (a UUID)."""
         if not _INT64[0] <= seed <= _INT64[1]:
             raise UserError(f"seed {seed} does not fit in a signed 64-bit integer")
-        _require_aware("start", start)
-        _require_aware("started_at", started_at)
-        run_id = str(uuid.uuid4())
-        self.add_plant_run(
+        require_aware("start", start)
+        require_aware("started_at", started_at)
+        return self.add_plant_run(
             SimulationRunRow(
-                id=run_id,
                 plant_id=plant_id,
                 seed=seed,
                 start=start,
@@ -398,16 +396,17 @@ class Registry:
                 status="running",
             )
         )
-        return run_id
 
-    def add_plant_run(self, row: SimulationRunRow | ScenarioRunRow) -> None:
-        """Insert a run row, refusing one whose plant is not in the registry."""
+    def add_plant_run(self, row: SimulationRunRow | ScenarioRunRow) -> str:
+        """Insert a run row under a new id (a UUID) and return the id; its plant must be in the registry."""
+        row.id = str(uuid.uuid4())
         with self._sessions.begin() as session:
             if session.get(PlantRow, row.plant_id) is None:
                 raise UserError(
                     f"plant {row.plant_id!r} is not in the registry {self.url}; save the plant first"
                 )
             session.add(row)
+        return row.id
 
     def finish_run(
         self,
@@ -422,7 +421,7 @@ class Registry:
         """Mark a running run finished or failed, with its event counts and true state."""
         if status == "running":
             raise ValueError("finish_run needs status 'finished' or 'failed'")
-        _require_aware("finished_at", finished_at)
+        require_aware("finished_at", finished_at)
         with self._sessions.begin() as session:
             row = session.get(SimulationRunRow, run_id, with_for_update=True)
             if row is None:
@@ -452,19 +451,6 @@ class Registry:
     def close(self) -> None:
         """Close every pooled connection; the registry cannot be used afterwards."""
         self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        """Use the registry in a ``with`` block that closes it."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the registry."""
-        self.close()
 
 
 # --- opening ----------------------------------------------------------------------------
@@ -557,7 +543,8 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(cause).__name__
 
 
-def _require_aware(name: str, value: datetime | None) -> None:
+def require_aware(name: str, value: datetime | None) -> None:
+    """Refuse a datetime without a time zone (None passes)."""
     # checked here because SQLAlchemy would wrap the bind-time ValueError in a StatementError
     if value is not None and value.utcoffset() is None:
         raise ValueError(f"{name} {value.isoformat()} has no time zone; pass an aware datetime")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from numbers import Integral, Real
@@ -23,7 +22,7 @@ from typing import Any, TypedDict, get_args
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from smartfactory.store.registry import Registry, RunStatus, ScenarioRunRow, row_record
+from smartfactory.store.registry import Registry, RunStatus, ScenarioRunRow, require_aware, row_record
 
 STATUSES: tuple[str, ...] = get_args(RunStatus)
 _NAME_MAX = 64  # scenario and official_scenario columns are String(64)
@@ -70,8 +69,8 @@ def record_scenario_run(
     if not isinstance(uses_ai, bool):
         raise ValueError(f"uses_ai must be True or False, not {uses_ai!r}")
     _check_status(status)
-    _check_aware("started_at", started_at)
-    _check_aware("finished_at", finished_at)
+    require_aware("started_at", started_at)
+    require_aware("finished_at", finished_at)
     started = started_at or datetime.now(UTC)
     if status == "running":
         if finished_at is not None:
@@ -84,10 +83,8 @@ def record_scenario_run(
         _check_order(started, finished)
     values = _checked_metrics(metrics or {})
     stored_artefacts = _checked_json("artefacts", artefacts or {})
-    run_id = str(uuid.uuid4())
-    registry.add_plant_run(
+    return registry.add_plant_run(
         ScenarioRunRow(
-            id=run_id,
             plant_id=plant_id,
             scenario=scenario,
             official_scenario=official_scenario,
@@ -100,7 +97,6 @@ def record_scenario_run(
             notes=notes,
         )
     )
-    return run_id
 
 
 def finish_scenario_run(
@@ -121,7 +117,7 @@ def finish_scenario_run(
     _check_status(status)
     if status == "running":
         raise ValueError("finish_scenario_run needs status 'finished' or 'failed'")
-    _check_aware("finished_at", finished_at)
+    require_aware("finished_at", finished_at)
     values = _checked_metrics(metrics or {})
     stored_artefacts = _checked_json("artefacts", artefacts or {})
     with Session(registry.engine) as session, session.begin():
@@ -159,8 +155,8 @@ def list_scenario_runs(
     ``plant_id`` keeps one plant's runs; ``since`` keeps runs that started or finished at or
     after it; ``until`` keeps runs that started before it.
     """
-    _check_aware("since", since)
-    _check_aware("until", until)
+    require_aware("since", since)
+    require_aware("until", until)
     query = select(ScenarioRunRow).order_by(ScenarioRunRow.started_at.desc(), ScenarioRunRow.id)
     if plant_id is not None:
         query = query.where(ScenarioRunRow.plant_id == plant_id)
@@ -183,12 +179,6 @@ def _check_name(field: str, value: str) -> None:
 def _check_status(status: str) -> None:
     if status not in STATUSES:
         raise ValueError(f"scenario run status {status!r} is not one of {', '.join(STATUSES)}")
-
-
-def _check_aware(field: str, value: datetime | None) -> None:
-    # checked here because SQLAlchemy would wrap the bind-time ValueError in a StatementError
-    if value is not None and value.utcoffset() is None:
-        raise ValueError(f"{field} {value.isoformat()} has no time zone; pass an aware datetime")
 
 
 def _check_order(started: datetime, finished: datetime) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 import duckdb
@@ -19,6 +18,7 @@ import pyarrow.compute as pc
 
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.model.events import KEYS, SCHEMAS, TIME_COLUMN, EventType
+from smartfactory.store.closing import Closing
 
 TELEMETRY_FILE = "telemetry.duckdb"
 
@@ -37,7 +37,7 @@ def _create_sql(event_type: EventType) -> str:
     return f"CREATE TABLE IF NOT EXISTS {event_type.value} ({columns})"
 
 
-class TelemetryStore:
+class TelemetryStore(Closing):
     """Events in a DuckDB file: idempotent Arrow writes, period queries, Parquet export."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path, mode: str) -> None:
@@ -131,14 +131,6 @@ class TelemetryStore:
         """Make everything written so far durable in the database file."""
         if self.mode == "write":
             self.connection.execute("CHECKPOINT")
-
-    def __enter__(self) -> TelemetryStore:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # --- reading ----------------------------------------------------------------------
 

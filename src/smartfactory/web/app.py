@@ -11,10 +11,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -24,16 +24,21 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import smartfactory
-from smartfactory.api.auth.deps import CsrfRejected, NotAllowed, SignInRequired, require_api, require_page
+from smartfactory.api.auth.deps import (
+    CsrfRejected,
+    NotAllowed,
+    SignInRequired,
+    Viewer,
+    ViewerPage,
+)
 from smartfactory.api.auth.ratelimit import LoginLimiter
 from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, problems_in_schema
 from smartfactory.api.routes import PREFIX, api_router
 from smartfactory.api.validation import invalid_request
 from smartfactory.app.errors import invalid
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.roles import Role, role_label
+from smartfactory.app.roles import role_label
 from smartfactory.app.scenarios import wait_for_runs
-from smartfactory.app.sessions import Principal
 from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.web.language import LanguageMiddleware
@@ -86,11 +91,11 @@ def create_app(settings: WorkspaceSettings, workspace: Workspace | None = None) 
     app.openapi = schema  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False)
-    async def openapi(_principal: Annotated[Principal, Depends(require_api(Role.viewer))]) -> JSONResponse:
+    async def openapi(_principal: Viewer) -> JSONResponse:
         return JSONResponse(app.openapi())
 
     @app.get("/docs", include_in_schema=False)
-    async def docs(_principal: Annotated[Principal, Depends(require_page(Role.viewer))]) -> HTMLResponse:
+    async def docs(_principal: ViewerPage) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=OPENAPI_URL,
             title="smartfactory API",

@@ -5,24 +5,20 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from smartfactory.app import i18n
+from smartfactory.web.asgi import HttpMiddleware, adding_headers, request_headers
 
 LANG_COOKIE = "sf_lang"
 
 
-class LanguageMiddleware:
-    """A plain ASGI middleware (no per-request task), so the choice reaches threadpool routes."""
+class LanguageMiddleware(HttpMiddleware):
+    """Sets the request's language for the routes, threadpool ones included (a plain ASGI middleware)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Choose the language, then pass the request on (keeping a ?lang= choice in a cookie)."""
+        headers = request_headers(scope)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         chosen = i18n.parse_language((query.get("lang") or [None])[0])
         switched = chosen is not None
@@ -38,15 +34,8 @@ class LanguageMiddleware:
             chosen = i18n.negotiate(headers.get("accept-language"))
         i18n.set_language(chosen)
         scope.setdefault("state", {})["lang"] = chosen
-        if not switched:
-            await self.app(scope, receive, send)
-            return
-
-        async def remember(message: Message) -> None:
+        if switched:
             # ?lang= is the language switch: keep the choice for the next pages
-            if message["type"] == "http.response.start":
-                value = f"{LANG_COOKIE}={chosen}; Max-Age=31536000; Path=/; SameSite=Lax"
-                message["headers"] = [*message.get("headers", []), (b"set-cookie", value.encode())]
-            await send(message)
-
-        await self.app(scope, receive, remember)
+            cookie_value = f"{LANG_COOKIE}={chosen}; Max-Age=31536000; Path=/; SameSite=Lax"
+            send = adding_headers(send, [(b"set-cookie", cookie_value.encode())])
+        await self.app(scope, receive, send)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from smartfactory.web.asgi import HttpMiddleware, adding_headers
 
 # no inline scripts: chart data travels in <script type="application/json"> blocks read by app.js;
 # inline styles are allowed because ECharts and HTMX set them on elements
@@ -17,26 +19,12 @@ _HEADERS = [
 ]
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Adds the CSP (pages only; /docs loads Swagger UI its own way) and the other headers."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; its response starts with the headers added."""
         path: str = scope.get("path", "")
         with_csp = not (path.startswith("/docs") or path.startswith("/redoc"))
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.extend(_HEADERS)
-                if with_csp:
-                    headers.append((b"content-security-policy", CSP.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        headers = [*_HEADERS, (b"content-security-policy", CSP.encode())] if with_csp else _HEADERS
+        await self.app(scope, receive, adding_headers(send, headers))

@@ -114,3 +114,11 @@ def require_page(role: Role) -> Callable[[Request], Awaitable[Principal]]:
 # one dependency object per role, so FastAPI caches it once per request
 _API = {r: _require(r, page=False) for r in Role}
 _PAGE = {r: _require(r, page=True) for r in Role}
+
+# the signed-in principal as a parameter type, one per role: API routes, then pages
+Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
+Engineer = Annotated[Principal, Depends(require_api(Role.engineer))]
+Admin = Annotated[Principal, Depends(require_api(Role.admin))]
+ViewerPage = Annotated[Principal, Depends(require_page(Role.viewer))]
+EngineerPage = Annotated[Principal, Depends(require_page(Role.engineer))]
+AdminPage = Annotated[Principal, Depends(require_page(Role.admin))]

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
-from smartfactory.api.auth.deps import WorkspaceDep, require_api
+from smartfactory.api.auth.deps import Engineer, Viewer, WorkspaceDep
 from smartfactory.api.problems import responses
 from smartfactory.api.routes.telemetry import EndQuery, StartQuery
 from smartfactory.app import alarms as service
 from smartfactory.app.alarms import Alarm, AlarmList, StateFilter
-from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
+from smartfactory.app.workspace import Workspace
 
 router = APIRouter(tags=["alarms"])
 
-Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
-Engineer = Annotated[Principal, Depends(require_api(Role.engineer))]
 EquipmentPath = Annotated[str, Path(max_length=64, description="the equipment's id")]
 CodePath = Annotated[str, Path(max_length=128, description="the alarm's code")]
 
@@ -43,25 +41,31 @@ def get_alarms(
         return service.list_alarms(store, workspace.plant(), equipment, state, start, end, limit)
 
 
-@router.post(
-    "/alarms/{equipment}/{code}/acknowledge",
-    response_model=Alarm,
-    responses=responses(400, 401, 403, 404, 409, 422),
-)
-def acknowledge_alarm(
-    equipment: EquipmentPath, code: CodePath, principal: Engineer, workspace: WorkspaceDep
-) -> Alarm:
-    """Acknowledge an active alarm; a conflict (nothing written) when it is cleared or acknowledged."""
-    return service.acknowledge(workspace, equipment, code, principal.username)
+def _alarm_action(action: str, act: Callable[[Workspace, str, str, str], Alarm], description: str) -> None:
+    """Add ``POST /alarms/{equipment}/{code}/{action}``: ``act`` on the alarm as the signed-in engineer."""
+
+    def endpoint(
+        equipment: EquipmentPath, code: CodePath, principal: Engineer, workspace: WorkspaceDep
+    ) -> Alarm:
+        return act(workspace, equipment, code, principal.username)
+
+    # the name and description are what a function of its own would give the OpenAPI operation
+    router.add_api_route(
+        f"/alarms/{{equipment}}/{{code}}/{action}",
+        endpoint,
+        methods=["POST"],
+        name=f"{action}_alarm",
+        description=description,
+        response_model=Alarm,
+        responses=responses(400, 401, 403, 404, 409, 422),
+    )
 
 
-@router.post(
-    "/alarms/{equipment}/{code}/clear",
-    response_model=Alarm,
-    responses=responses(400, 401, 403, 404, 409, 422),
+_alarm_action(
+    "acknowledge",
+    service.acknowledge,
+    "Acknowledge an active alarm; a conflict (nothing written) when it is cleared or acknowledged.",
 )
-def clear_alarm(
-    equipment: EquipmentPath, code: CodePath, principal: Engineer, workspace: WorkspaceDep
-) -> Alarm:
-    """Clear an active alarm; a conflict, writing nothing, when it is already cleared."""
-    return service.clear(workspace, equipment, code, principal.username)
+_alarm_action(
+    "clear", service.clear, "Clear an active alarm; a conflict, writing nothing, when it is already cleared."
+)

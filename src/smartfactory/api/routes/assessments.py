@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from smartfactory.api.auth.deps import require_api, workspace_of
+from smartfactory.api.auth.deps import Engineer, Viewer, workspace_of
 from smartfactory.api.language import LanguageQuery
 from smartfactory.api.problems import responses
 from smartfactory.api.validation import invalid_request
@@ -18,8 +18,6 @@ from smartfactory.app import answers as answer_service
 from smartfactory.app import assessment as service
 from smartfactory.app.errors import field_problem
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
 from smartfactory.model.errors import InvalidInput, NotFound
 
 router = APIRouter(tags=["assessments"])
@@ -63,7 +61,7 @@ class Submission(BaseModel):
 )
 def current_assessment(
     request: Request,
-    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+    _principal: Viewer,
     budget: Budget = None,
     lang: Lang = None,
 ) -> service.AssessmentReport:
@@ -85,7 +83,7 @@ def current_assessment(
 )
 def current_report(
     request: Request,
-    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+    _principal: Viewer,
     budget: Budget = None,
     lang: Lang = None,
 ) -> HTMLResponse:
@@ -104,7 +102,7 @@ def current_report(
 )
 def questionnaire(
     request: Request,
-    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+    _principal: Viewer,
     lang: Lang = None,
 ) -> answer_service.Questionnaire:
     """Every question of the ladder: criteria and metrics asked, scenarios, CMMM requirements.
@@ -122,9 +120,7 @@ def questionnaire(
         200: {"content": {"application/yaml": {}}, "description": "the answers file"},
     },
 )
-def answers_file(
-    request: Request, _principal: Annotated[Principal, Depends(require_api(Role.viewer))]
-) -> PlainTextResponse:
+def answers_file(request: Request, _principal: Viewer) -> PlainTextResponse:
     """The saved answers as an answers file (what `smartfactory assess --answers` reads)."""
     return PlainTextResponse(
         answer_service.export_text(workspace_of(request)),
@@ -142,7 +138,7 @@ def put_answer(
     request: Request,
     key: AnswerKey,
     body: answer_service.AnswerIn,
-    principal: Annotated[Principal, Depends(require_api(Role.engineer))],
+    principal: Engineer,
 ) -> answer_service.AnswerOut:
     """Save one answer (blank clears it); a value the answers file would refuse saves nothing."""
     return answer_service.save_answer(
@@ -171,7 +167,7 @@ def put_answer(
 )
 async def put_answers(
     request: Request,
-    principal: Annotated[Principal, Depends(require_api(Role.engineer))],
+    principal: Engineer,
 ) -> answer_service.ImportResult:
     """Replace every saved answer with an answers file: JSON {"yaml": "..."} or the YAML itself.
 
@@ -203,7 +199,7 @@ async def _answers_text(request: Request) -> str:
 @router.get("/assessments", response_model=service.AssessmentHistory, responses=responses(401, 422))
 def assessments(
     request: Request,
-    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+    _principal: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> service.AssessmentHistory:
@@ -219,7 +215,7 @@ def assessments(
 )
 def submit(
     request: Request,
-    principal: Annotated[Principal, Depends(require_api(Role.engineer))],
+    principal: Engineer,
     body: Submission | None = None,
 ) -> service.AssessmentReport:
     """Assess the saved answers now and record the result in the history."""
@@ -234,7 +230,7 @@ def submit(
 def assessment(
     request: Request,
     assessment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    _principal: Annotated[Principal, Depends(require_api(Role.viewer))],
+    _principal: Viewer,
 ) -> service.AssessmentReport:
     """One submitted assessment with its whole report."""
     found = service.submitted(workspace_of(request), assessment_id)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from smartfactory.api.auth.deps import require_api
+from smartfactory.api.auth.deps import Viewer
 from smartfactory.api.problems import responses
 from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
 
 router = APIRouter(tags=["auth"])
 
@@ -27,7 +24,7 @@ class Me(BaseModel):
 
 
 @router.get("/me", response_model=Me, responses=responses(401))
-def me(principal: Annotated[Principal, Depends(require_api(Role.viewer))]) -> Me:
+def me(principal: Viewer) -> Me:
     """The user this request is signed in as."""
     return Me(
         username=principal.username,

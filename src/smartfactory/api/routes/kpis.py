@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from smartfactory.api.auth.deps import require_api, workspace_of
+from smartfactory.api.auth.deps import Viewer, workspace_of
 from smartfactory.api.language import LanguageQuery
 from smartfactory.api.problems import responses
 from smartfactory.app import kpis as service
-from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
 from smartfactory.kpi import Per
 from smartfactory.model.plant import Level
 
 router = APIRouter(tags=["kpis"])
 
-Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
 From = Annotated[
     str | None,
     Query(
@@ -63,13 +61,17 @@ async def kpis(
     lang: Lang = None,
 ) -> Response:
     """ISO 22400-2 KPIs by node and period, with the elements behind them and why a value is missing."""
-    # a cached answer is given on the event loop (no thread); a miss computes in a thread (seconds)
-    workspace = workspace_of(request)
-    params: dict[str, Any] = {"start": start, "end": end, "by": by, "per": per, "node": node, "kpis": kpi}
-    body = await service.cached_kpis_json(workspace, **params)
-    if body is None:
-        body = await run_in_threadpool(partial(service.kpis_json, workspace, **params))
-    return Response(body, media_type=JSON)
+    return await _json_answer(
+        request,
+        service.cached_kpis_json,
+        service.kpis_json,
+        start=start,
+        end=end,
+        by=by,
+        per=per,
+        node=node,
+        kpis=kpi,
+    )
 
 
 @router.get("/kpis/catalogue", response_model=service.KpiCatalogue, responses=responses(401, 422))
@@ -89,10 +91,21 @@ async def kpi_losses(
     lang: Lang = None,
 ) -> Response:
     """The OEE loss waterfall (hours, by cause) per node and the downtime Pareto."""
+    return await _json_answer(
+        request, service.cached_losses_json, service.losses_json, start=start, end=end, by=by, node=node
+    )
+
+
+async def _json_answer(
+    request: Request,
+    cached: Callable[..., Awaitable[bytes | None]],
+    compute: Callable[..., bytes],
+    **params: Any,
+) -> Response:
+    """The JSON body ``cached`` finds, or on a miss what ``compute`` makes of the same parameters."""
+    # a cached answer is given on the event loop (no thread); a miss computes in a thread (seconds)
     workspace = workspace_of(request)
-    body = await service.cached_losses_json(workspace, start=start, end=end, by=by, node=node)
+    body = await cached(workspace, **params)
     if body is None:
-        body = await run_in_threadpool(
-            partial(service.losses_json, workspace, start=start, end=end, by=by, node=node)
-        )
+        body = await run_in_threadpool(partial(compute, workspace, **params))
     return Response(body, media_type=JSON)

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from smartfactory.api.auth.deps import WorkspaceDep, require_api
+from smartfactory.api.auth.deps import Admin, Viewer, WorkspaceDep
 from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, ProblemDetails, responses
 from smartfactory.app import plant as service
 from smartfactory.app.errors import invalid
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.plant import PlantSummary, PlantTree
-from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
 
 router = APIRouter(tags=["plant"])
-
-Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
-Admin = Annotated[Principal, Depends(require_api(Role.admin))]
 
 
 class PlantFile(BaseModel):

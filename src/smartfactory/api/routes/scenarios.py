@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from smartfactory.api.auth.deps import WorkspaceDep, require_api
+from smartfactory.api.auth.deps import Engineer, Viewer, WorkspaceDep
 from smartfactory.api.problems import responses
 from smartfactory.app import scenarios as service
-from smartfactory.app.roles import Role
 from smartfactory.app.scenarios import RunDetail, RunSummary, ScenarioInfo, ScheduleView
-from smartfactory.app.sessions import Principal
 
 router = APIRouter(tags=["scenarios"])
 RUN_ROUTE = "scenario_run"  # the Location of a started run
-
-Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
-Engineer = Annotated[Principal, Depends(require_api(Role.engineer))]
 
 
 @router.get("/scenarios", response_model=list[ScenarioInfo], responses=responses(401))

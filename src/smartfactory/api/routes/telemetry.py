@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from smartfactory.api.auth.deps import WorkspaceDep, require_api
+from smartfactory.api.auth.deps import Viewer, WorkspaceDep
 from smartfactory.api.problems import responses
 from smartfactory.app import telemetry as service
-from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
 from smartfactory.app.telemetry import (
     Clock,
     CountsAnswer,
@@ -22,7 +20,6 @@ from smartfactory.app.telemetry import (
 
 router = APIRouter(tags=["telemetry"])
 
-Viewer = Annotated[Principal, Depends(require_api(Role.viewer))]
 EquipmentQuery = Annotated[str, Query(max_length=64, description="the equipment's id")]
 StartQuery = Annotated[
     str | None,

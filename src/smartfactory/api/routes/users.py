@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 
-from smartfactory.api.auth.deps import WorkspaceDep, require_api
+from smartfactory.api.auth.deps import Admin, WorkspaceDep
 from smartfactory.api.problems import responses
 from smartfactory.app import users as service
-from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
 from smartfactory.app.users import NewUser, PasswordChange, RoleChange, UserInfo
 
 router = APIRouter(tags=["users"])
 
-Admin = Annotated[Principal, Depends(require_api(Role.admin))]
 Username = Annotated[str, Path(description="the user's name", max_length=200)]
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from smartfactory.model.errors import Problem, UserError
 from smartfactory.model.events import State
-from smartfactory.model.plant_file import TomlLocator, dotted
+from smartfactory.model.plant_file import TomlLocator, dotted, read_text_file
 
 _OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{2}):?(\d{2})$")
 
@@ -185,13 +185,7 @@ def parse_zone(text: str) -> tzinfo:
 def load_mapping(path: str | Path) -> LoadedMapping:
     """Read and validate a mapping file; raise UserError listing every problem with its line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read mapping file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"mapping file {path} is not UTF-8 text") from None
-    return parse_mapping(text, str(path))
+    return parse_mapping(read_text_file(path, "mapping file"), str(path))
 
 
 def parse_mapping(text: str, source: str = "<mapping>") -> LoadedMapping:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
-from smartfactory.connect.live import Backoff, EventBatch, SourceStatus, source_config
+from smartfactory.connect.live import Backoff, EventBatch, SourceBase, SourceStatus
 from smartfactory.connect.modbus.adapter import (
     ModbusClientAdapter,
     ModbusConnectionError,
@@ -80,18 +80,17 @@ class _Schedule:
         return missed
 
 
-class ModbusSource:
+class ModbusSource(SourceBase):
     """Polls one Modbus TCP device (one unit id) for the registers of its ``[[source]]`` config."""
 
     kind: ClassVar[str] = "modbus"
     config_schema: ClassVar[type[BaseModel]] = ModbusConfig
+    status_type: ClassVar[type[SourceStatus]] = ModbusStatus
+    config: ModbusConfig
+    status: ModbusStatus
 
     def __init__(self, name: str, config: BaseModel, plant: Plant, writer: IngestWriter) -> None:
-        self.name = name
-        self.config = source_config(config, ModbusConfig)
-        self.plant = plant
-        self.status = ModbusStatus(name, self.kind)
-        self._writer = writer
+        super().__init__(name, config, plant, writer)
         cfg = self.config
         self._adapter = ModbusClientAdapter(cfg.host, cfg.port, cfg.device_id, cfg.timeout_s)
         by_interval: dict[float, list[Register]] = {}
@@ -149,7 +148,7 @@ class ModbusSource:
                     await backoff.wait()
         except asyncio.CancelledError:
             # no more polls: from now on nothing is known about these machines
-            self._to_no_data(self._writer.batch, _now_us())
+            self._to_no_data(self.writer.batch, _now_us())
             raise
 
     async def close(self) -> None:
@@ -175,7 +174,7 @@ class ModbusSource:
         self.status.connected = False
         self.status.last_error = reason
         self._gap_started = time.time()
-        self._to_no_data(self._writer.batch, _now_us())
+        self._to_no_data(self.writer.batch, _now_us())
 
     def _to_no_data(self, batch: EventBatch, ts_us: int) -> None:
         for equipment in self._state_equipment:
@@ -195,7 +194,7 @@ class ModbusSource:
                 await asyncio.sleep(wait)
             await self._poll(schedule)
             self.status.missed_polls += schedule.advance(time.monotonic())
-            await self._writer.room()
+            await self.writer.room()
 
     async def _poll(self, schedule: _Schedule) -> None:
         """Read every group of the schedule, then decode all of it into the batch in one go."""
@@ -219,7 +218,7 @@ class ModbusSource:
                 else:
                     results.append((group, exc))
         # no await from here on: the writer swaps its batch between commits
-        self._record(self._writer.batch, ts_us, results)
+        self._record(self.writer.batch, ts_us, results)
 
     def _record(
         self,

@@ -18,7 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BaseModel
 
-from smartfactory.connect.live import Ack, Backoff, SourceStatus, source_config
+from smartfactory.connect.live import Ack, Backoff, SourceBase
 from smartfactory.connect.mqtt.config import MqttConfig, parse_broker_url
 from smartfactory.connect.mqtt.json_payload import JsonDecoder
 from smartfactory.connect.mqtt.sparkplug import NAMESPACE, MetricNames, SparkplugDecoder
@@ -31,18 +31,15 @@ from smartfactory.model.plant import Plant
 _BURST = 1_000
 
 
-class MqttSource:
+class MqttSource(SourceBase):
     """JSON (unified namespace) or Sparkplug B messages from one broker into the writer."""
 
     kind: ClassVar[str] = "mqtt"
     config_schema: ClassVar[type[BaseModel]] = MqttConfig
+    config: MqttConfig
 
     def __init__(self, name: str, config: BaseModel, plant: Plant, writer: IngestWriter) -> None:
-        self.name = name
-        self.config = source_config(config, MqttConfig)
-        self.plant = plant
-        self.writer = writer
-        self.status = SourceStatus(name, self.kind)
+        super().__init__(name, config, plant, writer)
         self.client_id = self.config.client_id or f"smartfactory-{plant.plant.id}-{name}"
         self.subscriptions: list[str] = []
         self.decoder: JsonDecoder | SparkplugDecoder | None = None

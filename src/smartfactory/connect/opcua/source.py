@@ -17,7 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from asyncua import ua
 from asyncua.client.client import Client
@@ -28,7 +28,7 @@ from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.object_ids import ObjectIds
 from pydantic import BaseModel
 
-from smartfactory.connect.live import Backoff, SourceStatus
+from smartfactory.connect.live import Backoff, SourceBase
 from smartfactory.connect.opcua.browse import relative_path, standard_node
 from smartfactory.connect.opcua.config import NodeEntry, OpcUaConfig, plant_problems
 from smartfactory.connect.opcua.decode import Decoder, Target
@@ -70,18 +70,15 @@ class _Feed(Subscription):
         await self._on_result(publish_result)
 
 
-class OpcUaSource:
+class OpcUaSource(SourceBase):
     """Values of OPC UA nodes as measurements, state changes and counts (``kind = "opcua"``)."""
 
     kind: ClassVar[str] = "opcua"
     config_schema: ClassVar[type[BaseModel]] = OpcUaConfig
+    config: OpcUaConfig
 
     def __init__(self, name: str, config: BaseModel, plant: Plant, writer: IngestWriter) -> None:
-        self.name = name
-        self.config = cast(OpcUaConfig, config)
-        self.plant = plant
-        self.writer = writer
-        self.status = SourceStatus(name, self.kind)
+        super().__init__(name, config, plant, writer)
         self.source = f"opcua:{name}"
         self.decoder: Decoder | None = None
         self.watchdog: Watchdog | None = None

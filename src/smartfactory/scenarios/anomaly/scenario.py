@@ -12,7 +12,6 @@ import numpy as np
 
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
-from smartfactory.model.text import Text
 from smartfactory.scenarios.anomaly.detector import DetectorConfig, StreamingDetector
 from smartfactory.scenarios.anomaly.plant import (
     ALARM_CODE,
@@ -25,7 +24,6 @@ from smartfactory.scenarios.anomaly.skab import TRAIN_POINTS, run_skab
 from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
 from smartfactory.store import StoreFolder
 
-OFFICIAL = "equipment_operation_monitoring"
 SKAB_BENCHMARK = "SKAB v0.9, first 400 points of each file to learn, rest scored"
 PUBLISHED_F1 = 0.78
 TARGET_F1 = 0.80
@@ -35,21 +33,7 @@ QUICK_FILES = 4
 class AnomalyScenario(Scenario):
     """Learns each machine's normal signal pattern on the stream and raises alarms when it departs."""
 
-    card: ClassVar[ScenarioCard] = ScenarioCard(
-        name="anomaly",
-        title=Text(en="Equipment anomaly detection", zh="设备异常检测"),
-        summary=Text(
-            en="Streaming multivariate anomaly detection with bounded memory: learns each machine's "
-            "normal sensor pattern on the live stream and raises ANOMALY alarms when it departs.",
-            zh="有界内存的流式多变量异常检测：在实时数据流上学习每台设备传感器的正常模式，"
-            "偏离时发出 ANOMALY 报警。",
-        ),
-        official_scenarios=(OFFICIAL,),
-        uses_ai=True,
-        kind="streaming",
-        public_data="skab",
-        model_card="docs/scenarios/anomaly.md",
-    )
+    card: ClassVar[ScenarioCard] = ScenarioCard.named("anomaly")
 
     def __init__(
         self,
@@ -125,7 +109,7 @@ class AnomalyScenario(Scenario):
                 "equipment": {r.equipment: r.signals for r in result.runs},
                 "skipped": result.skipped,
             },
-            official_scenario=OFFICIAL,
+            official_scenario=self.card.official_scenarios[0],
             notes=None if not result.skipped else f"skipped: {', '.join(sorted(result.skipped))}",
         )
 

@@ -14,7 +14,6 @@ import pyarrow as pa
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import EventType
 from smartfactory.model.plant import Plant
-from smartfactory.model.text import Text
 from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
 from smartfactory.scenarios.maintenance import benchmark as public_benchmark
 from smartfactory.scenarios.maintenance.classifier import FailureClassifier
@@ -28,20 +27,7 @@ RISK_TABLE = "maintenance_risk"
 class MaintenanceScenario(Scenario):
     """Failure classification (``fit``/``predict``) and predictive alarms on the plant's signals."""
 
-    card: ClassVar[ScenarioCard] = ScenarioCard(
-        name="maintenance",
-        title=Text(en="Equipment failure prediction", zh="设备故障诊断与预测"),
-        summary=Text(
-            en="Predicts machine failures from process variables, estimates remaining useful life, and "
-            "raises PDM_RISK alarms ahead of breakdowns from the plant's drifting signals.",
-            zh="根据工艺变量预测设备故障、估计剩余使用寿命，并依据设备信号的漂移在故障前发出 PDM_RISK 预警。",
-        ),
-        official_scenarios=("equipment_fault_prediction",),
-        uses_ai=True,
-        kind="learning",
-        public_data="ai4i2020",
-        model_card="docs/scenarios/maintenance.md",
-    )
+    card: ClassVar[ScenarioCard] = ScenarioCard.named("maintenance")
 
     def __init__(
         self, plant: Plant | None = None, settings: RiskSettings | None = None, seed: int = 0

@@ -14,7 +14,6 @@ import pyarrow as pa
 
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
-from smartfactory.model.text import Text
 from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
 from smartfactory.scenarios.plant_store import plant_of, replace_table
 from smartfactory.scenarios.quality import benchmark as steel_benchmark
@@ -38,21 +37,7 @@ HOLDOUT_SHARE = 0.3
 class QualityScenario(Scenario):
     """Defect classification (``fit``/``predict``) and, on the plant, a defect model per machine."""
 
-    card: ClassVar[ScenarioCard] = ScenarioCard(
-        name="quality",
-        title=Text(en="Quality analysis and process-window optimisation", zh="质量分析与工艺窗口优化"),
-        summary=Text(
-            en="Predicts scrap and rework from each cycle's process parameters and tool wear, recommends "
-            "the setpoints that keep predicted defects lowest, and classifies surface faults.",
-            zh="根据每个加工节拍的工艺参数和刀具磨损预测废品与返工，推荐使预测缺陷最少的工艺设定值，"
-            "并对表面缺陷进行分类。",
-        ),
-        official_scenarios=("quality_analysis_improvement", "online_intelligent_inspection"),
-        uses_ai=True,
-        kind="learning",
-        public_data="steel_plates_faults",
-        model_card="docs/scenarios/quality.md",
-    )
+    card: ClassVar[ScenarioCard] = ScenarioCard.named("quality")
 
     def __init__(self, plant: Plant | None = None, seed: int = 0, quick: bool = False) -> None:
         self.plant = plant

@@ -105,15 +105,6 @@ class Schedule:
         return {order: ops[-1].end for order, ops in self.by_order().items()}
 
 
-@dataclass(frozen=True)
-class Breakdown:
-    """A machine that is down from ``start`` to ``end`` (the expected end of the repair)."""
-
-    machine: str
-    start: datetime
-    end: datetime
-
-
 def hours(delta: timedelta) -> float:
     """A duration in hours."""
     return delta.total_seconds() / 3600.0

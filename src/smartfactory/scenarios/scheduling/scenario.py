@@ -10,7 +10,6 @@ from typing import ClassVar
 
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Order, Plant
-from smartfactory.model.text import Text
 from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
 from smartfactory.scenarios.scheduling.benchmark import benchmark as run_benchmark
 from smartfactory.scenarios.scheduling.flexible import solve_flexible
@@ -32,26 +31,7 @@ from smartfactory.store import StoreFolder
 class SchedulingScenario(Scenario):
     """Flexible job-shop scheduling of the plant's orders with OR-Tools CP-SAT."""
 
-    card: ClassVar[ScenarioCard] = ScenarioCard(
-        name="scheduling",
-        title=Text(en="Finite-capacity scheduling and rescheduling", zh="车间智能排产与动态调度"),
-        summary=Text(
-            en=(
-                "Schedules the plant's open orders on its machines with CP-SAT: routings, any machine "
-                "of a work cell, changeovers, the shift calendar, downtimes, release and due dates; "
-                "replans the rest after a breakdown. Gantt data, makespan, tardiness, on-time rate."
-            ),
-            zh=(
-                "用 CP-SAT 对工厂在制订单进行有限产能排产：工艺路线、工位内任一设备、换型时间、班次日历、"
-                "停机、下达与交期；设备故障后对未开工部分重新排产。输出甘特图数据、总工期、拖期与准时率。"
-            ),
-        ),
-        official_scenarios=("shop_floor_scheduling", "dynamic_production_scheduling"),
-        uses_ai=False,
-        kind="optimisation",
-        public_data="jsplib",
-        model_card="docs/scenarios/scheduling.md",
-    )
+    card: ClassVar[ScenarioCard] = ScenarioCard.named("scheduling")
 
     def __init__(self, time_limit_s: float = 10.0, workers: int = 2) -> None:
         self.time_limit_s = time_limit_s

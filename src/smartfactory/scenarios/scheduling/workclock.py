@@ -66,21 +66,21 @@ class WorkClock:
 
     def ticks(self, moment: datetime) -> int:
         """Working minutes from the first window to ``moment`` (rounded down)."""
-        i = bisect.bisect_right(self._starts, moment) - 1
-        if i < 0:
-            return 0
-        start, end = self.windows[i]
-        inside = min(moment, end) - start
-        return self._cumulative[i] + int(inside.total_seconds() // TICK_S)
+        before, seconds = self._position(moment)
+        return before + int(seconds // TICK_S)
 
     def ticks_up(self, moment: datetime) -> int:
         """Working minutes to ``moment``, rounded up (for release times and 'not before')."""
+        before, seconds = self._position(moment)
+        return before + math.ceil(seconds / TICK_S)
+
+    def _position(self, moment: datetime) -> tuple[int, float]:
+        """The working ticks before the last window starting by ``moment``, and its seconds up to it."""
         i = bisect.bisect_right(self._starts, moment) - 1
         if i < 0:
-            return 0
+            return 0, 0.0
         start, end = self.windows[i]
-        inside = min(moment, end) - start
-        return self._cumulative[i] + math.ceil(inside.total_seconds() / TICK_S)
+        return self._cumulative[i], (min(moment, end) - start).total_seconds()
 
     def moment(self, ticks: int, *, ending: bool) -> datetime:
         """The datetime at which ``ticks`` working minutes have passed.

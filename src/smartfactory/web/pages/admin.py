@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from smartfactory.api.auth.deps import require_page, workspace_of
+from smartfactory.api.auth.deps import AdminPage, workspace_of
 from smartfactory.api.validation import field_problems
 from smartfactory.app import users as service
 from smartfactory.app.accounts import USERNAME
@@ -17,12 +17,11 @@ from smartfactory.app.i18n import gettext as _
 from smartfactory.app.roles import Role
 from smartfactory.app.sessions import Principal
 from smartfactory.app.users import NewUser, PasswordChange, RoleChange
-from smartfactory.model.errors import InvalidInput
+from smartfactory.model.errors import InvalidInput, UserError
 from smartfactory.web.templating import render
 
 router = APIRouter()
 
-Admin = Annotated[Principal, Depends(require_page(Role.admin))]
 # generous caps: the service checks the real limits with messages; these only bound the request
 Text = Annotated[str, Form(max_length=4096)]
 
@@ -81,9 +80,18 @@ def _field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     return out
 
 
+def _refused(
+    request: Request, principal: Principal, username: str, exc: ValidationError | UserError, invalid: str = ""
+) -> Response:
+    """The page again with why a change to ``username`` was refused (``invalid``: bad fields' summary)."""
+    if isinstance(exc, ValidationError):
+        return _page(request, principal, InvalidInput.status, _field_errors(exc, f"{username}:"), invalid)
+    return _page(request, principal, exc.status, problem=exc.summary)
+
+
 @router.get(USERS)
 def users_page(
-    request: Request, principal: Admin, done: str | None = None, user: str | None = None
+    request: Request, principal: AdminPage, done: str | None = None, user: str | None = None
 ) -> Response:
     """Every user, with forms to add one, change roles and passwords, and remove."""
     return _page(request, principal, notice=_done_message(done, user))
@@ -92,7 +100,7 @@ def users_page(
 @router.post(USERS)
 def add_user(
     request: Request,
-    principal: Admin,
+    principal: AdminPage,
     username: Text = "",
     password: Text = "",
     role: Text = "viewer",
@@ -118,45 +126,38 @@ def add_user(
 
 
 @router.post(USERS + "/{username}/role")
-def change_role(request: Request, principal: Admin, username: str, role: Text = "") -> Response:
+def change_role(request: Request, principal: AdminPage, username: str, role: Text = "") -> Response:
     """Change a user's role from the form."""
     try:
         change = RoleChange(role=role)
         service.set_role(workspace_of(request), username, change.role)
-    except ValidationError as exc:
-        return _page(
-            request, principal, InvalidInput.status, _field_errors(exc, f"{username}:"), _("Choose a role.")
-        )
-    except (service.UnknownUser, service.LastAdmin) as exc:
-        return _page(request, principal, exc.status, problem=exc.summary)
+    except (ValidationError, service.UnknownUser, service.LastAdmin) as exc:
+        return _refused(request, principal, username, exc, _("Choose a role."))
     if username == principal.username and change.role != Role.admin:
         return RedirectResponse("/", status_code=303)  # no longer allowed here
     return _done("role", username)
 
 
 @router.post(USERS + "/{username}/password")
-def change_password(request: Request, principal: Admin, username: str, password: Text = "") -> Response:
+def change_password(request: Request, principal: AdminPage, username: str, password: Text = "") -> Response:
     """Set a user's password from the form (it signs them out everywhere, you too if it is you)."""
     try:
         change = PasswordChange(password=password)
         service.set_password(workspace_of(request), username, change.password)
-    except ValidationError as exc:
-        errors = _field_errors(exc, f"{username}:")
-        return _page(request, principal, InvalidInput.status, errors, _("Check the fields marked below."))
-    except service.UnknownUser as exc:
-        return _page(request, principal, exc.status, problem=exc.summary)
+    except (ValidationError, service.UnknownUser) as exc:
+        return _refused(request, principal, username, exc, _("Check the fields marked below."))
     if username == principal.username:
         return RedirectResponse("/login", status_code=303)
     return _done("password", username)
 
 
 @router.post(USERS + "/{username}/delete")
-def remove_user(request: Request, principal: Admin, username: str) -> Response:
+def remove_user(request: Request, principal: AdminPage, username: str) -> Response:
     """Remove a user from the form."""
     try:
         service.remove_user(workspace_of(request), username)
     except (service.UnknownUser, service.LastAdmin) as exc:
-        return _page(request, principal, exc.status, problem=exc.summary)
+        return _refused(request, principal, username, exc)
     if username == principal.username:
         return RedirectResponse("/login", status_code=303)
     return _done("removed", username)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from smartfactory.api.auth.deps import require_page, workspace_of
+from smartfactory.api.auth.deps import ViewerPage, workspace_of
 from smartfactory.app import assessment as service
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
 from smartfactory.web.charts import radar_option
 from smartfactory.web.templating import render
 
@@ -23,7 +21,7 @@ Budget = Annotated[int | None, Query(ge=0, le=service.MAX_BUDGET)]
 @router.get("/assessment")
 def assessment_page(
     request: Request,
-    _principal: Annotated[Principal, Depends(require_page(Role.viewer))],
+    _principal: ViewerPage,
     budget: Budget = None,
 ) -> Response:
     """The plant's assessment with live evidence, and the roadmap for a budget."""
@@ -35,7 +33,7 @@ def assessment_page(
 @router.get("/assessment/roadmap")
 def roadmap_fragment(
     request: Request,
-    _principal: Annotated[Principal, Depends(require_page(Role.viewer))],
+    _principal: ViewerPage,
     budget: Annotated[int, Query(ge=0, le=service.MAX_BUDGET)],
 ) -> Response:
     """The roadmap re-planned for the budget slider's value (an HTMX fragment)."""

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from smartfactory.api.auth.deps import require_page, workspace_of
+from smartfactory.api.auth.deps import EngineerPage, ViewerPage, workspace_of
 from smartfactory.app import alarms as alarm_service
 from smartfactory.app import equipment as service
 from smartfactory.app import telemetry as telemetry_service
@@ -18,7 +18,6 @@ from smartfactory.app.alarms import Alarm
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import local_text
 from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
 from smartfactory.app.telemetry import CountsAnswer, Series, StatesAnswer
 from smartfactory.model.errors import Conflict, NotFound
 from smartfactory.model.plant import Plant
@@ -27,8 +26,6 @@ from smartfactory.web.templating import render
 
 router = APIRouter()
 
-Viewer = Annotated[Principal, Depends(require_page(Role.viewer))]
-Engineer = Annotated[Principal, Depends(require_page(Role.engineer))]
 TimeQuery = Annotated[str | None, Query(max_length=64)]
 PAGE_POINTS = 600  # per signal on first draw; a zoom asks for the chart's width in points
 PAGE_ALARMS = 20  # the newest in the period; every active one is shown besides
@@ -201,7 +198,7 @@ def counts_option(counts: CountsAnswer, tz: ZoneInfo) -> dict[str, Any]:
 
 
 @router.get("/equipment")
-def equipment_list_page(request: Request, _principal: Viewer) -> Response:
+def equipment_list_page(request: Request, _principal: ViewerPage) -> Response:
     """Every machine by line, with its current state and active alarms."""
     data = service.overview(workspace_of(request))
     return render(  # type: ignore[no-any-return]
@@ -218,7 +215,7 @@ def equipment_list_page(request: Request, _principal: Viewer) -> Response:
 @router.get("/equipment/{equipment_id}")
 def equipment_page(
     request: Request,
-    principal: Viewer,
+    principal: ViewerPage,
     equipment_id: Annotated[str, Path(max_length=64)],
     start: TimeQuery = None,
     end: TimeQuery = None,
@@ -291,7 +288,7 @@ def equipment_page(
 
 @router.get("/equipment/{equipment_id}/kpis")
 def equipment_kpis(
-    request: Request, _principal: Viewer, equipment_id: Annotated[str, Path(max_length=64)]
+    request: Request, _principal: ViewerPage, equipment_id: Annotated[str, Path(max_length=64)]
 ) -> Response:
     """The machine's KPIs of the latest day (a fragment the page loads after itself: they take longest)."""
     workspace = workspace_of(request)
@@ -305,7 +302,7 @@ def equipment_kpis(
 @router.post("/equipment/{equipment_id}/alarms/{code}/{action}")
 def alarm_action(
     request: Request,
-    principal: Engineer,
+    principal: EngineerPage,
     equipment_id: Annotated[str, Path(max_length=64)],
     code: Annotated[str, Path(max_length=128)],
     action: Literal["acknowledge", "clear"],

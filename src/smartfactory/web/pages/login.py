@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from smartfactory.api.auth.deps import SESSION_COOKIE, principal_of, require_page, workspace_of
+from smartfactory.api.auth.deps import SESSION_COOKIE, ViewerPage, principal_of, workspace_of
 from smartfactory.app.accounts import authenticate
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal, end_session, start_session
+from smartfactory.app.sessions import end_session, start_session
 from smartfactory.web.templating import render
 
 router = APIRouter()
@@ -88,9 +87,7 @@ def login(
 
 
 @router.post("/logout")
-def logout(
-    request: Request, _principal: Annotated[Principal, Depends(require_page(Role.viewer))]
-) -> Response:
+def logout(request: Request, _principal: ViewerPage) -> Response:
     """End the session and go back to the log-in page."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:

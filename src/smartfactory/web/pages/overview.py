@@ -5,20 +5,18 @@ from __future__ import annotations
 import threading
 import weakref
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from smartfactory.api.auth.deps import require_page, workspace_of
+from smartfactory.api.auth.deps import ViewerPage, workspace_of
 from smartfactory.app import overview as service
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import language, percent
 from smartfactory.app.kpis import KpiReport, LossesResponse, LossWaterfall
-from smartfactory.app.roles import Role
-from smartfactory.app.sessions import Principal
 from smartfactory.app.workspace import Workspace
 from smartfactory.kpi import catalogue
 from smartfactory.kpi.targets import targets
@@ -26,7 +24,6 @@ from smartfactory.web.charts import gantt_option, pareto_option, trend_option, w
 from smartfactory.web.templating import json_data, render, templates
 
 router = APIRouter()
-Viewer = Annotated[Principal, Depends(require_page(Role.viewer))]
 
 # the page's body depends only on the overview (itself per store version and language), so it
 # is rendered once per overview; a request then renders only the layout around it
@@ -35,14 +32,14 @@ _rendered_lock = threading.Lock()
 
 
 @router.get("/")
-async def overview_page(request: Request, principal: Viewer) -> Response:
+async def overview_page(request: Request, principal: ViewerPage) -> Response:
     """The plant overview: tiles per line, the state timeline, losses and trends."""
     content = await _part(request, "overview_content.html")
     return render(request, "overview.html", title=_("Plant overview"), content=content)  # type: ignore[no-any-return]
 
 
 @router.get("/overview/tiles")
-async def overview_tiles(request: Request, principal: Viewer) -> Response:
+async def overview_tiles(request: Request, principal: ViewerPage) -> Response:
     """The tiles alone (HTMX swaps them in every 60 seconds)."""
     return HTMLResponse(await _part(request, "overview_tiles.html"))
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from smartfactory.api.auth.deps import require_page, workspace_of
+from smartfactory.api.auth.deps import EngineerPage, ViewerPage, workspace_of
 from smartfactory.app import scenarios as service
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import local_text, number
@@ -20,8 +20,6 @@ from smartfactory.web.templating import render
 
 router = APIRouter()
 
-Viewer = Annotated[Principal, Depends(require_page(Role.viewer))]
-Engineer = Annotated[Principal, Depends(require_page(Role.engineer))]
 
 PAGE = "/scenarios"
 RUNS_SHOWN = 30
@@ -97,7 +95,7 @@ def _info(request: Request, name: str) -> ScenarioInfo:
 
 
 @router.get(PAGE)
-def scenarios_page(request: Request, principal: Viewer) -> Response:
+def scenarios_page(request: Request, principal: ViewerPage) -> Response:
     """The library with a Run button per scenario (engineers), the runs and the latest schedule."""
     return _page(request, principal)
 
@@ -121,7 +119,7 @@ def _page(request: Request, principal: Principal, problem: str | None = None, st
 
 
 @router.get(PAGE + "/rows/{name}")
-def scenario_row(name: str, request: Request, principal: Viewer) -> Response:
+def scenario_row(name: str, request: Request, principal: ViewerPage) -> Response:
     """One row of the library (HTMX polls it while the scenario runs)."""
     info = _info(request, name)
     response = _row(request, principal, info)
@@ -132,7 +130,7 @@ def scenario_row(name: str, request: Request, principal: Viewer) -> Response:
 
 
 @router.post(PAGE + "/{name}/run")
-def run_scenario(name: str, request: Request, principal: Engineer) -> Response:
+def run_scenario(name: str, request: Request, principal: EngineerPage) -> Response:
     """Start a run (engineer): the row comes back polling its status (HTMX), or the page reloads."""
     error, status = None, 200
     try:

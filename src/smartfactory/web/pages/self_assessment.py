@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from smartfactory.api.auth.deps import require_page, workspace_of
+from smartfactory.api.auth.deps import EngineerPage, ViewerPage, workspace_of
 from smartfactory.app import answers as answer_service
 from smartfactory.app import assessment as assessment_service
 from smartfactory.app.i18n import gettext as _
@@ -47,9 +47,7 @@ def _page(
 
 
 @router.get("/self-assessment")
-def self_assessment_page(
-    request: Request, principal: Annotated[Principal, Depends(require_page(Role.viewer))]
-) -> Response:
+def self_assessment_page(request: Request, principal: ViewerPage) -> Response:
     """The questionnaire grouped by level, stage and sub-domain; read-only for viewers."""
     imported = request.query_params.get("imported")
     return _page(request, principal, imported=int(imported) if imported and imported.isdigit() else None)
@@ -59,7 +57,7 @@ def self_assessment_page(
 async def save_field(
     request: Request,
     key: Key,
-    principal: Annotated[Principal, Depends(require_page(Role.engineer))],
+    principal: EngineerPage,
 ) -> Response:
     """Save one field (HTMX on change) and answer with the field again: saved, or its error inline."""
     form = await request.form()
@@ -89,9 +87,7 @@ async def save_field(
 
 
 @router.post("/self-assessment/submit")
-def submit(
-    request: Request, principal: Annotated[Principal, Depends(require_page(Role.engineer))]
-) -> Response:
+def submit(request: Request, principal: EngineerPage) -> Response:
     """Re-assess the saved answers and record it: HTMX gets the new level, a plain form the assessment."""
     report = assessment_service.submit(workspace_of(request), principal.username)
     if "hx-request" not in request.headers:
@@ -100,9 +96,7 @@ def submit(
 
 
 @router.post("/self-assessment/import")
-async def import_file(
-    request: Request, principal: Annotated[Principal, Depends(require_page(Role.engineer))]
-) -> Response:
+async def import_file(request: Request, principal: EngineerPage) -> Response:
     """Replace the answers with an uploaded answers file; its problems are listed with their lines."""
     form = await request.form()
     upload = form.get("file")

@@ -1,8 +1,6 @@
 """Initial registry schema: plants, their hierarchy nodes and simulation runs.
 
-Revision ID: 0001
-Revises:
-Create Date: 2025-11-26
+Revision 0001, revises nothing, created 2025-11-26.
 """
 
 from __future__ import annotations
@@ -11,16 +9,11 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from smartfactory.store.migrations.frozen import JSON, TIMESTAMP, create_indexed_table, drop_indexed_table
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-# frozen copies of the types of this revision: a migration must not follow later model edits
-_TIMESTAMP = sa.DateTime(timezone=True)
-_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -34,7 +27,7 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(64), nullable=False),
         sa.Column("source_path", sa.Text(), nullable=False),
         sa.Column("source_sha256", sa.String(64), nullable=False),
-        sa.Column("loaded_at", _TIMESTAMP, nullable=False),
+        sa.Column("loaded_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plants")),
     )
     op.create_table(
@@ -63,29 +56,28 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("plant_id", "id", name=op.f("pk_hierarchy_nodes")),
     )
-    op.create_table(
+    create_indexed_table(
         "simulation_runs",
+        "plant_id",
         sa.Column("id", sa.String(36), nullable=False),
         sa.Column("plant_id", sa.String(64), nullable=False),
         sa.Column("seed", sa.BigInteger(), nullable=False),
-        sa.Column("start", _TIMESTAMP, nullable=False),
+        sa.Column("start", TIMESTAMP, nullable=False),
         sa.Column("days", sa.Float(), nullable=False),
-        sa.Column("started_at", _TIMESTAMP, nullable=False),
-        sa.Column("finished_at", _TIMESTAMP, nullable=True),
+        sa.Column("started_at", TIMESTAMP, nullable=False),
+        sa.Column("finished_at", TIMESTAMP, nullable=True),
         sa.Column("wall_s", sa.Float(), nullable=True),
         sa.Column("store_path", sa.Text(), nullable=False),
-        sa.Column("event_counts", _JSON, nullable=False),
-        sa.Column("truth", _JSON, nullable=True),
+        sa.Column("event_counts", JSON, nullable=False),
+        sa.Column("truth", JSON, nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.ForeignKeyConstraint(["plant_id"], ["plants.id"], name=op.f("fk_simulation_runs_plant_id_plants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_simulation_runs")),
     )
-    op.create_index(op.f("ix_simulation_runs_plant_id"), "simulation_runs", ["plant_id"], unique=False)
 
 
 def downgrade() -> None:
     """Drop the registry tables."""
-    op.drop_index(op.f("ix_simulation_runs_plant_id"), table_name="simulation_runs")
-    op.drop_table("simulation_runs")
+    drop_indexed_table("simulation_runs", "plant_id")
     op.drop_table("hierarchy_nodes")
     op.drop_table("plants")

@@ -1,8 +1,6 @@
 """Accounts of the web app: users, browser sessions and API tokens.
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-26
+Revision 0004, revises 0003, created 2026-11-26.
 """
 
 from __future__ import annotations
@@ -12,13 +10,10 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from smartfactory.store.migrations.frozen import TIMESTAMP, create_indexed_table, drop_indexed_table
+
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-# frozen copies of the types of this revision: a migration must not follow later model edits
-_TIMESTAMP = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
@@ -29,8 +24,8 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(200), nullable=True),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("password_hash", sa.Text(), nullable=False),
-        sa.Column("created_at", _TIMESTAMP, nullable=False),
-        sa.Column("password_changed_at", _TIMESTAMP, nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("password_changed_at", TIMESTAMP, nullable=False),
         sa.CheckConstraint("role IN ('viewer', 'engineer', 'admin')", name=op.f("ck_users_role")),
         sa.PrimaryKeyConstraint("username", name=op.f("pk_users")),
     )
@@ -38,19 +33,20 @@ def upgrade() -> None:
         extra: list[sa.Column[object]] = (
             [
                 sa.Column("csrf_token", sa.String(64), nullable=False),
-                sa.Column("created_at", _TIMESTAMP, nullable=False),
-                sa.Column("expires_at", _TIMESTAMP, nullable=False),
+                sa.Column("created_at", TIMESTAMP, nullable=False),
+                sa.Column("expires_at", TIMESTAMP, nullable=False),
                 sa.Column("address", sa.String(64), nullable=True),
             ]
             if table == "web_sessions"
             else [
                 sa.Column("name", sa.String(64), nullable=False),
-                sa.Column("created_at", _TIMESTAMP, nullable=False),
-                sa.Column("expires_at", _TIMESTAMP, nullable=True),
+                sa.Column("created_at", TIMESTAMP, nullable=False),
+                sa.Column("expires_at", TIMESTAMP, nullable=True),
             ]
         )
-        op.create_table(
+        create_indexed_table(
             table,
+            "username",
             sa.Column("id", sa.String(64), nullable=False),
             sa.Column("username", sa.String(64), nullable=False),
             *extra,
@@ -62,12 +58,10 @@ def upgrade() -> None:
             ),
             sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}")),
         )
-        op.create_index(op.f(f"ix_{table}_username"), table, ["username"], unique=False)
 
 
 def downgrade() -> None:
     """Drop the account tables."""
     for table in ("api_tokens", "web_sessions"):
-        op.drop_index(op.f(f"ix_{table}_username"), table_name=table)
-        op.drop_table(table)
+        drop_indexed_table(table, "username")
     op.drop_table("users")

@@ -1,8 +1,6 @@
 """The self-assessment: saved answers per framework and the history of submitted assessments.
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-27
+Revision 0005, revises 0004, created 2026-11-27.
 """
 
 from __future__ import annotations
@@ -11,16 +9,11 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from smartfactory.store.migrations.frozen import JSON, TIMESTAMP, create_indexed_table, drop_indexed_table
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-# frozen copies of the types of this revision: a migration must not follow later model edits
-_TIMESTAMP = sa.DateTime(timezone=True)
-_JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -31,13 +24,14 @@ def upgrade() -> None:
         sa.Column("key", sa.String(128), nullable=False),
         sa.Column("value", sa.Text(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("attachments", _JSON, nullable=False),
+        sa.Column("attachments", JSON, nullable=False),
         sa.Column("updated_by", sa.String(64), nullable=True),
-        sa.Column("updated_at", _TIMESTAMP, nullable=False),
+        sa.Column("updated_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("framework", "key", name=op.f("pk_assessment_answers")),
     )
-    op.create_table(
+    create_indexed_table(
         "assessments",
+        "framework",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("framework", sa.String(64), nullable=False),
         sa.Column("level", sa.String(16), nullable=True),
@@ -45,15 +39,13 @@ def upgrade() -> None:
         sa.Column("cmmm_total", sa.Float(), nullable=False),
         sa.Column("lang", sa.String(8), nullable=False),
         sa.Column("submitted_by", sa.String(64), nullable=True),
-        sa.Column("submitted_at", _TIMESTAMP, nullable=False),
-        sa.Column("result", _JSON, nullable=False),
+        sa.Column("submitted_at", TIMESTAMP, nullable=False),
+        sa.Column("result", JSON, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assessments")),
     )
-    op.create_index(op.f("ix_assessments_framework"), "assessments", ["framework"], unique=False)
 
 
 def downgrade() -> None:
     """Drop the self-assessment tables."""
-    op.drop_index(op.f("ix_assessments_framework"), table_name="assessments")
-    op.drop_table("assessments")
+    drop_indexed_table("assessments", "framework")
     op.drop_table("assessment_answers")
