@@ -7,7 +7,6 @@ rather than walking the plant model themselves.
 from __future__ import annotations
 
 import hashlib
-import importlib
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
@@ -20,6 +19,7 @@ from smartfactory.model.errors import Conflict, PlantFileError, Problem
 from smartfactory.model.hierarchy import TreeNode, build_tree
 from smartfactory.model.plant import Equipment, Level, Name, Plant
 from smartfactory.model.plant_file import TomlLocator, dotted, parse_plant
+from smartfactory.model.registry import target_module
 from smartfactory.model.text import Text
 
 MAX_PLANT_FILE = 2_000_000  # bytes: the largest example is ~20 kB; a cap keeps parsing cheap
@@ -207,7 +207,7 @@ def check_plant_text(text: str) -> Plant:
     locator = TomlLocator(text)
     problems: list[Problem] = []
     for i, decl in enumerate(plant.sources):
-        module = importlib.import_module(KINDS[decl.kind].partition(":")[0])
+        module = target_module(KINDS[decl.kind])
         check = getattr(module, "plant_problems", None)
         if check is None:
             continue

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from smartfactory.app.cache import CACHE_ENV, ResultCache, VersionGate
 from smartfactory.model.plant import Plant
 from smartfactory.store import Registry, StoreFolder, TelemetryStore
+from smartfactory.store.closing import Closing
 
 Mode = Literal["write", "read"]
 
@@ -35,7 +35,7 @@ class WorkspaceSettings:
     login_window_s: float = 300.0
 
 
-class Workspace:
+class Workspace(Closing):
     """One registry engine and one DuckDB database, a cursor per use; the plant and the result cache.
 
     ``mode="write"`` makes this process the store's one writer (a server that acknowledges
@@ -111,11 +111,3 @@ class Workspace:
         """Checkpoint and close the store and the registry."""
         self._root.close()
         self.registry.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

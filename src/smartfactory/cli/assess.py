@@ -140,34 +140,11 @@ def assess_command(
     )
 
 
-@app.command("run")
-def run_command(
-    answers: Annotated[Path, typer.Option("--answers", help="answers file (YAML) to assess")],
-    plant_file: PlantOption = None,
-    store: StoreOption = None,
-    framework: FrameworkOption = None,
-    industry: IndustryOption = None,
-    budget: BudgetOption = None,
-    allow_missing: AllowMissingOption = False,
-    fmt: FormatOption = Format.table,
-    lang: LangOption = "en",
-    days: DaysOption = 30,
-    frameworks_dir: FrameworksDirOption = None,
-) -> None:
-    """Assess a factory: level reached, CMMM grade, each criterion with its evidence, gaps, roadmap."""
-    run_assessment(
-        answers,
-        plant_file,
-        store,
-        framework,
-        industry,
-        budget,
-        allow_missing,
-        fmt,
-        lang,
-        days,
-        frameworks_dir,
-    )
+# `assess run` is `assess` with the same options, spelt out
+app.command(
+    "run",
+    help="Assess a factory: level reached, CMMM grade, each criterion with its evidence, gaps, roadmap.",
+)(assess_command)
 
 
 @app.command("template")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -87,7 +88,7 @@ def simulate_command(
     if out is not None:
         sink = ParquetSink(out)
         try:
-            result = _run(plant, sink, begin, days, seed, faults, quiet=as_json)
+            result = _run(plant, sink, TwinRun(begin, days, seed, faults), quiet=as_json)
         finally:
             sink.close()
         report_run(result, as_json, where={t.value: str(p) for t, p in sink.paths.items()})
@@ -160,6 +161,16 @@ def _run_live(
 # --- shared by the commands ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TwinRun:
+    """What to simulate: ``days`` from ``begin`` (plant time), with ``seed`` and ``faults``."""
+
+    begin: datetime
+    days: float
+    seed: int
+    faults: list[Fault]
+
+
 def run_into_store(
     plant: Plant,
     plant_file: Path,
@@ -182,7 +193,7 @@ def run_into_store(
         start_utc = datetime.fromtimestamp(local_epoch(begin, ZoneInfo(plant.plant.timezone)), UTC)
         run_id = registry.record_run(plant.plant.id, seed, start_utc, days, str(folder))
         try:
-            result = _run(plant, telemetry, begin, days, seed, faults, quiet=quiet)
+            result = _run(plant, telemetry, TwinRun(begin, days, seed, faults), quiet=quiet)
         except BaseException:
             registry.finish_run(run_id, event_counts={}, status="failed")
             raise
@@ -193,18 +204,9 @@ def run_into_store(
     return result
 
 
-def _run(
-    plant: Plant,
-    sink: TelemetryStore | ParquetSink,
-    begin: datetime,
-    days: float,
-    seed: int,
-    faults: list[Fault],
-    *,
-    quiet: bool,
-) -> SimulationResult:
+def _run(plant: Plant, sink: TelemetryStore | ParquetSink, run: TwinRun, *, quiet: bool) -> SimulationResult:
     if quiet or not progress_shown():
-        return simulate(plant, sink, start=begin, days=days, seed=seed, faults=faults)
+        return simulate(plant, sink, start=run.begin, days=run.days, seed=run.seed, faults=run.faults)
     with Progress(
         TextColumn("simulating {task.fields[plant]}"),
         BarColumn(),
@@ -213,14 +215,14 @@ def _run(
         console=console(),
         transient=False,
     ) as bar:
-        task = bar.add_task("sim", total=days, plant=plant.plant.id)
+        task = bar.add_task("sim", total=run.days, plant=plant.plant.id)
         return simulate(
             plant,
             sink,
-            start=begin,
-            days=days,
-            seed=seed,
-            faults=faults,
+            start=run.begin,
+            days=run.days,
+            seed=run.seed,
+            faults=run.faults,
             progress=lambda t, _h: bar.update(task, completed=t / 86400.0),
         )
 

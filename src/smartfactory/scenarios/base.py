@@ -124,3 +124,13 @@ class Scenario(ABC):
     @abstractmethod
     def benchmark(self, data_dir: Path, quick: bool = False) -> list[BenchmarkRow]:
         """Reproduce the public benchmark (``quick``: a small subset for tests and smoke runs)."""
+
+
+class KeptEvidenceScenario(Scenario):
+    """A scenario whose fit, stream or plant run keeps its metrics in ``_evidence``."""
+
+    _evidence: dict[str, float]
+
+    def evidence(self) -> dict[str, float]:
+        """Metrics of the last fit, stream, plant run or benchmark (empty before any)."""
+        return dict(self._evidence)

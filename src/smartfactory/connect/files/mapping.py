@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from datetime import timedelta, timezone, tzinfo
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from smartfactory.model.errors import Problem, UserError
 from smartfactory.model.events import State
-from smartfactory.model.plant_file import TomlLocator, dotted, read_text_file
+from smartfactory.model.plant_file import TomlLocator, dotted, parse_toml, read_text_file
 
 _OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{2}):?(\d{2})$")
 
@@ -190,14 +189,7 @@ def load_mapping(path: str | Path) -> LoadedMapping:
 
 def parse_mapping(text: str, source: str = "<mapping>") -> LoadedMapping:
     """Validate mapping-file text; ``source`` names the file in error messages."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise UserError(
-            f"mapping file {source} is not valid TOML",
-            [Problem(source, "", f"TOML syntax: {exc}", int(match.group(1)) if match else None)],
-        ) from None
+    raw = parse_toml(text, source, "mapping file")
     try:
         mapping = Mapping.model_validate(raw)
     except ValidationError as exc:

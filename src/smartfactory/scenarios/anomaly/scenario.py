@@ -21,7 +21,7 @@ from smartfactory.scenarios.anomaly.plant import (
     replace_alarms,
 )
 from smartfactory.scenarios.anomaly.skab import TRAIN_POINTS, run_skab
-from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
+from smartfactory.scenarios.base import BenchmarkRow, KeptEvidenceScenario, PlantRun, ScenarioCard
 from smartfactory.store import StoreFolder
 
 SKAB_BENCHMARK = "SKAB v0.9, first 400 points of each file to learn, rest scored"
@@ -30,7 +30,7 @@ TARGET_F1 = 0.80
 QUICK_FILES = 4
 
 
-class AnomalyScenario(Scenario):
+class AnomalyScenario(KeptEvidenceScenario):
     """Learns each machine's normal signal pattern on the stream and raises alarms when it departs."""
 
     card: ClassVar[ScenarioCard] = ScenarioCard.named("anomaly")
@@ -68,10 +68,6 @@ class AnomalyScenario(Scenario):
         scores = self.detector.score_batch(rows)
         self._refresh()
         return scores
-
-    def evidence(self) -> dict[str, float]:
-        """Metrics of the last stream, plant run or benchmark (empty before any)."""
-        return dict(self._evidence)
 
     def _refresh(self) -> None:
         d = self.detector

@@ -14,7 +14,7 @@ import pyarrow as pa
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import EventType
 from smartfactory.model.plant import Plant
-from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
+from smartfactory.scenarios.base import BenchmarkRow, KeptEvidenceScenario, PlantRun, ScenarioCard
 from smartfactory.scenarios.maintenance import benchmark as public_benchmark
 from smartfactory.scenarios.maintenance.classifier import FailureClassifier
 from smartfactory.scenarios.maintenance.risk import ALARM_CODE, RiskSettings, alarm_events, assess_risk
@@ -24,7 +24,7 @@ from smartfactory.store import TelemetryStore
 RISK_TABLE = "maintenance_risk"
 
 
-class MaintenanceScenario(Scenario):
+class MaintenanceScenario(KeptEvidenceScenario):
     """Failure classification (``fit``/``predict``) and predictive alarms on the plant's signals."""
 
     card: ClassVar[ScenarioCard] = ScenarioCard.named("maintenance")
@@ -59,10 +59,6 @@ class MaintenanceScenario(Scenario):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Failure probability per row."""
         return self._fitted().predict_proba(X)
-
-    def evidence(self) -> dict[str, float]:
-        """Metrics of the last fit or plant run."""
-        return dict(self._evidence)
 
     def _fitted(self) -> FailureClassifier:
         if self.classifier is None:

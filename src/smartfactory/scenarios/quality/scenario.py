@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
-from smartfactory.scenarios.base import BenchmarkRow, PlantRun, Scenario, ScenarioCard
+from smartfactory.scenarios.base import BenchmarkRow, KeptEvidenceScenario, PlantRun, ScenarioCard
 from smartfactory.scenarios.plant_store import plant_of, replace_table
 from smartfactory.scenarios.quality import benchmark as steel_benchmark
 from smartfactory.scenarios.quality.classifier import defect_classifier
@@ -34,7 +34,7 @@ PREDICTIONS_TABLE = "quality_predictions"
 HOLDOUT_SHARE = 0.3
 
 
-class QualityScenario(Scenario):
+class QualityScenario(KeptEvidenceScenario):
     """Defect classification (``fit``/``predict``) and, on the plant, a defect model per machine."""
 
     card: ClassVar[ScenarioCard] = ScenarioCard.named("quality")
@@ -70,10 +70,6 @@ class QualityScenario(Scenario):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Class probabilities of each row (columns in ``classes_`` order)."""
         return np.asarray(self._fitted().predict_proba(self._columns(X)))
-
-    def evidence(self) -> dict[str, float]:
-        """Metrics of the last fit or plant run."""
-        return dict(self._evidence)
 
     def _fitted(self) -> Any:
         if self.model is None:
