@@ -1,4 +1,5 @@
-"""Fixtures of the real-browser tests (see ``tests/browser.py``): ``live_app``, ``chromium``, ``tab``."""
+"""Fixtures of the web tests: a fresh light ``workspace`` and its ``app`` per test (modules that
+share one override them), and the real-browser tests' ``live_app``, ``chromium``, ``tab`` (see ``tests/browser.py``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -27,7 +30,8 @@ from browser import CHROMIUM, DOWNLOADS, LOOPBACK, SCREENSHOTS, TIMEOUT_MS, VIEW
 from services import missing_service
 from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.web.app import create_app
-from web import build_store
+from web import app_for, build_store
+from web_accounts import light_server
 
 
 @pytest.fixture(name="live_app", scope="session")
@@ -142,3 +146,16 @@ def fixture_tab(chromium: Browser, live_app: LiveApp, request: pytest.FixtureReq
                 current.snap("failed")  # what the page showed when the test failed
     finally:
         context.close()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[Workspace]:
+    """A fresh light workspace per test (the demo plant and one user per role, no events)."""
+    with light_server(tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def app(workspace: Workspace) -> FastAPI:
+    """The app over the test's workspace."""
+    return app_for(workspace)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi import FastAPI
 
@@ -13,23 +10,9 @@ from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace
 from smartfactory.model.plant import Level
 from smartfactory.model.plant_file import load_plant
-from web import app_for
-from web_accounts import DEMO_PLANT_FILE, Client, light_server, session_client, token_client
+from web_accounts import DEMO_PLANT_FILE, Client, session_client, token_client
 
 PLANT_TEXT = DEMO_PLANT_FILE.read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Iterator[Workspace]:
-    """A fresh light workspace (the demo plant, no events): the tests here replace its plant."""
-    with light_server(tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def app(workspace: Workspace) -> FastAPI:
-    """The app over the test's workspace."""
-    return app_for(workspace)
 
 
 def _admin(app: FastAPI, lang: str = "en") -> Client:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -14,21 +11,7 @@ from smartfactory.app import accounts
 from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace
 from smartfactory.store.registry import UserRow
-from web import app_for
-from web_accounts import Client, light_server, session_client, token_client
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Iterator[Workspace]:
-    """A fresh light workspace per test: these tests add, remove and demote users."""
-    with light_server(tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def app(workspace: Workspace) -> FastAPI:
-    """The app over the test's workspace."""
-    return app_for(workspace)
+from web_accounts import Client, session_client, token_client
 
 
 def _admin(app: FastAPI, lang: str = "en") -> Client:
