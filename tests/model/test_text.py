@@ -79,7 +79,7 @@ def test_every_bilingual_data_type_is_the_one_text() -> None:
 
     assert plant_model.Name is Text
     assert schema.Text is Text
-    assert kpis.Names is Text
+    assert kpis.KpiRow.model_fields["names"].annotation is Text
     assert definitions.Element.__annotations__["name"] in ("Text", Text)
     assert base.ScenarioCard.__annotations__["title"] in ("Text", Text)
     assert plant.PlantSummary.model_fields["name"].annotation is Text

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import Enum
+from functools import cache
 from typing import Any, TypedDict, TypeVar, Unpack
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from smartfactory.app.cache import MISSING, NeedsStore, Snapshot, cached_snapshot, snapshot
 from smartfactory.app.i18n import gettext as _
-from smartfactory.app.i18n import language, pick, resolve_language, use_language
+from smartfactory.app.i18n import language, local_text, resolve_language, use_language
 from smartfactory.app.workspace import Workspace
 from smartfactory.kpi import KpiResult, Per, catalogue, compute_result, why_null
 from smartfactory.kpi.labels import labels
@@ -40,16 +41,13 @@ E = TypeVar("E", bound=Enum)
 # --- the response models -------------------------------------------------------------------
 
 
-Names = Text  # a node's or KPI's name in both languages: the one bilingual text type
-
-
 class KpiRow(BaseModel):
     """One node and period: each KPI, the elements behind them, and why a KPI has no value."""
 
     node: str = Field(description="hierarchy node id (a line, an equipment id …)")
     level: Level
     name: str = Field(description="the node's name in the request's language")
-    names: Names
+    names: Text
     period_start: datetime = Field(description="plant-local, with the plant's UTC offset")
     period_end: datetime = Field(description="plant-local, not included")
     shift: str | None = Field(None, description="the shift id when per=shift")
@@ -84,7 +82,7 @@ class KpiDefinition(BaseModel):
     no: int = Field(description="number in ISO 22400-2")
     iso: str = Field(description="the ISO name")
     name: str = Field(description="name in the request's language")
-    names: Names
+    names: Text
     unit: str
     low: float | None = Field(description="lower end of the ISO range; null when open")
     high: float | None = Field(description="upper end of the ISO range; null when open")
@@ -102,7 +100,7 @@ class ElementDefinition(BaseModel):
 
     id: str
     name: str
-    names: Names
+    names: Text
     unit: str
     source: str = Field(description="the events it comes from")
     how: str
@@ -408,9 +406,9 @@ def kpi_result(snap: Snapshot, query: KpiQuery) -> KpiResult:
     return snap.cached(("result", *query.key()), compute)
 
 
-def node_names(plant: Plant) -> dict[str, Names]:
+def node_names(plant: Plant) -> dict[str, Text]:
     """Every hierarchy node's names."""
-    return {n.id: Names(en=n.name.en, zh=n.name.zh) for n in build_tree(plant).walk()}
+    return {n.id: n.name for n in build_tree(plant).walk()}
 
 
 def _aware(moment: datetime, tz: str) -> datetime:
@@ -436,12 +434,12 @@ def kpi_report(snap: Snapshot, query: KpiQuery) -> KpiReport:
         elements = {e.id: e.column for k in chain for e in cat.elements_of(k)}
         rows = []
         for row in result.rows():
-            nm = names.get(row["node"], Names(en=row["node"], zh=row["node"]))
+            nm = names.get(row["node"], Text(en=row["node"], zh=row["node"]))
             rows.append(
                 KpiRow(
                     node=row["node"],
                     level=Level(row["level"]),
-                    name=pick(nm.en, nm.zh),
+                    name=local_text(nm),
                     names=nm,
                     period_start=row["period_start"],
                     period_end=row["period_end"],
@@ -629,6 +627,7 @@ def kpi_catalogue(lang: str | None = None) -> KpiCatalogue:
         return _catalogue(language())
 
 
+@cache  # the definitions are data shipped with the package: one catalogue per language
 def _catalogue(lang: str) -> KpiCatalogue:
     cat = catalogue()
     kpis = [
@@ -637,7 +636,7 @@ def _catalogue(lang: str) -> KpiCatalogue:
             no=k.no,
             iso=k.iso,
             name=k.name.get(lang),
-            names=Names(en=k.name.en, zh=k.name.zh),
+            names=k.name,
             unit=k.unit,
             low=_bound(k.low),
             high=_bound(k.high),
@@ -655,7 +654,7 @@ def _catalogue(lang: str) -> KpiCatalogue:
         ElementDefinition(
             id=e.id,
             name=e.name.get(lang),
-            names=Names(en=e.name.en, zh=e.name.zh),
+            names=e.name,
             unit=e.unit,
             source=e.source,
             how=e.how.get(lang),
@@ -690,7 +689,7 @@ def loss_response(
 
         def name_of(node_id: str) -> str:
             nm = names.get(node_id)
-            return pick(nm.en, nm.zh) if nm else node_id
+            return local_text(nm) if nm else node_id
 
         return LossesResponse(
             plant=snap.plant.plant.id,

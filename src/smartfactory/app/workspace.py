@@ -98,7 +98,7 @@ class Workspace(Closing):
         """The plant (given, or saved in the registry; cached: ``forget_plant`` after saving another)."""
         with self._plant_lock:
             if self._plant is None:
-                self._plant = self.folder.plant(self.registry.get_plant())
+                self._plant = self.folder.required(self.registry.get_plant())
             return self._plant
 
     def forget_plant(self) -> None:

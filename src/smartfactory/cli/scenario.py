@@ -119,7 +119,7 @@ def run_command(
     if not folder.has_registry():
         raise UserError(f"no store at {store}: run `smartfactory simulate` or `ingest` first")
     with folder.open_registry() as registry:
-        plant = folder.plant(registry.get_plant())  # a UserError naming the fix when there is none
+        plant = folder.required(registry.get_plant())
         card = cls.card
         run_id = begin_run(registry, plant.plant.id, name, cls)
         result, metrics = complete_run(registry, run_id, cls, store)

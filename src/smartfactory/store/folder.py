@@ -67,9 +67,10 @@ class StoreFolder:
 
     def plant(self, given: Plant | None = None) -> Plant:
         """``given`` if set, else the stored plant; a UserError naming the fix when there is none."""
-        if given is not None:
-            return given
-        found = self.stored_plant()
+        return given if given is not None else self.required(self.stored_plant())
+
+    def required(self, found: Plant | None) -> Plant:
+        """``found`` (read from this folder's registry by the caller), or a UserError naming the fix."""
         if found is None:
             raise UserError(
                 f"the store {self.path} holds no plant (registry {self.registry_location}); give a plant "
