@@ -102,7 +102,7 @@ def test_a_scheduling_run_is_recorded_and_its_schedule_served(scenario_server: W
     listed = engineer.get(f"{API}/runs", params={"scenario": "scheduling", "limit": 5}).json()
     assert listed[0]["id"] == started["id"]
     assert engineer.get(f"{API}/scheduling").json()["last_run"]["status"] == "finished"
-    with Registry.open(scenario_server.settings.store / REGISTRY_FILE) as registry:
+    with Registry.open(Path(scenario_server.settings.store) / REGISTRY_FILE) as registry:
         record = next(r for r in list_scenario_runs(registry) if r["id"] == started["id"])
     assert record["status"] == "finished" and record["artefacts"] == run["artefacts"]
 

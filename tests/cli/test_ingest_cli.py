@@ -89,6 +89,29 @@ def test_ingest_needs_a_source(tmp_path: Path) -> None:
     assert not (tmp_path / "store" / "telemetry.duckdb").exists()
 
 
+def test_share_store_is_refused_with_what_to_do_instead(tmp_path: Path) -> None:
+    plant = with_source(
+        tmp_path,
+        """
+        [[source]]
+        id = "broker"
+        kind = "mqtt"
+        url = "mqtt://127.0.0.1:1"
+        """,
+    )
+    result = cli("ingest", "--plant", str(plant), "--store", str(tmp_path / "store"), "--share-store")
+    assert result.returncode == 1
+    assert "--share-store is no longer needed" in result.stderr and "serve --ingest" in result.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_serve_takes_plant_and_source_only_with_ingest(tmp_path: Path) -> None:
+    result = cli("serve", "--store", str(tmp_path / "store"), "--plant", str(PLANT))
+    assert result.returncode == 1 and "--plant and --source go with --ingest" in result.stderr
+    result = cli("serve", "--store", str(tmp_path / "store"), "--ingest", "--plant", str(PLANT))
+    assert result.returncode == 1 and "declares no [[source]]" in result.stderr
+
+
 def test_the_twin_published_over_mqtt_is_ingested_and_measured(mqtt_url: str, tmp_path: Path) -> None:
     prefix = f"t{secrets.token_hex(3)}"
     plant = with_source(

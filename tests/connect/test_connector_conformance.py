@@ -209,10 +209,10 @@ HARNESSES: dict[str, Callable[[Path], Harness]] = {
 class Run:
     """A harness's server, the kind's source and a real writer into ``folder``."""
 
-    def __init__(self, harness: Harness, folder: Path, *, share_store: bool = False) -> None:
+    def __init__(self, harness: Harness, folder: Path) -> None:
         self.harness = harness
         self.folder = folder
-        self.writer = IngestWriter(folder, max_delay_s=0.05, share_store=share_store, retry_s=0.1)
+        self.writer = IngestWriter(folder, max_delay_s=0.05, retry_s=0.1)
         cls = source_class(harness.kind)
         self.source: LiveSource = cls(
             "conformance",
@@ -382,9 +382,11 @@ def test_points_are_spooled_while_the_store_is_locked_then_replayed(kind: str, t
     TelemetryStore.open(store_folder, "write").close()
 
     async def main() -> Run:
-        async with running(kind, tmp_path, share_store=True) as run:
-            holder = await asyncio.to_thread(_lock, store_folder)
+        # another process holds the store when the writer starts: it cannot open it, so it spools
+        holder = await asyncio.to_thread(_lock, store_folder)
+        async with running(kind, tmp_path) as run:
             try:
+                assert not run.writer.stats.store_available
                 await run.harness.send(51.5, now() - timedelta(seconds=3))
                 await until(lambda: run.writer.stats.spooled_points > 0, "points spooled")
             finally:
@@ -403,16 +405,12 @@ def test_points_are_spooled_while_the_store_is_locked_then_replayed(kind: str, t
 
 
 def _lock(folder: Path) -> subprocess.Popen[str]:
-    while True:
-        holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD, str(folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert holder.stdout is not None
-        if holder.stdout.readline().strip() == "locked":
-            return holder
-        holder.wait(10)  # the ingester held it at that moment (share_store): try again
-        time.sleep(0.01)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
 
 
 def test_every_kind_has_a_harness() -> None:

@@ -181,7 +181,13 @@ def test_wide_and_long_measurements(tmp_path: Path, store: TelemetryStore) -> No
         tmp_path, "l.csv", f"ts,eq,tag,v\n{ms},M1,T,21.0\n{ms + 60_000},M1,pressure,3.5\n{ms},M1,T,nan\n"
     )
     summary = run_import(store, long, write(tmp_path, "l.toml", LONG_MAP))
-    assert (summary.stored, summary.duplicates, dict(summary.quarantined)) == (1, 1, {"bad value": 1})
+    # 21.0 °C at 08:00 meets the 20.5 stored by the wide file: a conflict, quarantined; 20.5 stays
+    assert (summary.stored, summary.duplicates, summary.conflicts, dict(summary.quarantined)) == (
+        1,
+        0,
+        1,
+        {"bad value": 1},
+    )
     rows = store.table(EventType.measurements).to_pylist()
     assert sorted((r["ts"].strftime("%H:%M"), r["signal"], r["value"]) for r in rows) == [
         ("08:00", "spindle_rpm", 1200.0),

@@ -289,14 +289,15 @@ def test_a_store_locked_for_30_s_is_spooled_then_replayed_in_order(
     setup: tuple[PrivateBroker, Path, Path, Plant],
 ) -> None:
     broker, plant_file, store, plant = setup
-    ingester = Ingester(plant_file, store, "--share-store", "--json")
-    ingester.start()
-    ingester.wait("connected", ingester.connected)
+    # a process that is not the store's owner (an import, say) holds it when the ingester starts
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(store), str(LOCK_S)], stdout=subprocess.PIPE, text=True
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
     locked_at = time.monotonic()
+    ingester = Ingester(plant_file, store, "--json")
+    ingester.start()
+    ingester.wait("connected", ingester.connected)
     table = points(10_000)
     publisher = MqttPublisher(plant, broker.url, batch_points=50, close_timeout_s=60)
     origin_ms = time.time_ns() // 1_000_000 - 3_600_000

@@ -158,7 +158,7 @@ def test_a_locked_store_spools_and_replays_in_order(tmp_path: Path) -> None:
     holder = _hold_store(tmp_path)
 
     async def main() -> dict[str, object]:
-        async with IngestWriter(tmp_path, share_store=True, retry_s=0.1, max_delay_s=0.05) as writer:
+        async with IngestWriter(tmp_path, retry_s=0.1, max_delay_s=0.05) as writer:
             for i in range(5):
                 writer.batch.measurement("M1", "temp", T0 + i * S, float(i))
                 writer.batch.state_change("M1", T0 + i * 10 * S, "running" if i % 2 == 0 else "idle")
@@ -192,7 +192,7 @@ def test_the_spool_outlives_the_process(tmp_path: Path) -> None:
     holder = _hold_store(tmp_path)
 
     async def locked() -> None:
-        async with IngestWriter(tmp_path, share_store=True) as writer:
+        async with IngestWriter(tmp_path) as writer:
             writer.batch.measurement("M1", "temp", T0, 1.0)
             await writer.flush()
             assert writer.stats.spool_pending == 1

@@ -6,7 +6,6 @@ One simulated store (3 days of the discrete machining plant, seed 3) serves ever
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,8 +16,8 @@ import ibis
 import pytest
 from sqlalchemy.engine import make_url
 
-from smartfactory.kpi import KpiResult, catalogue, compute_on, compute_result
-from smartfactory.kpi.elements import COUNT_COLUMNS, TIME_COLUMNS
+from kpi_results import assert_same_kpis
+from smartfactory.kpi import catalogue, compute_on, compute_result
 from smartfactory.model.events import EventType
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
@@ -30,7 +29,6 @@ START = datetime(2026, 3, 2)  # Monday 00:00 in Asia/Shanghai
 END = date(2026, 3, 5)
 DAYS = 3
 EVENT_TABLES = (EventType.states, EventType.counts, EventType.measurements)
-KEYS = ["node", "level", "period_start", "period_end", "shift"]
 
 
 @dataclass
@@ -55,23 +53,6 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulated]:
 
 
 # --- DuckDB and PostgreSQL agree ----------------------------------------------------------
-
-
-def _assert_same(duck: KpiResult, pg: KpiResult) -> None:
-    a, b = duck.rows(), pg.rows()
-    assert [tuple(r[k] for k in KEYS) for r in a] == [tuple(r[k] for k in KEYS) for r in b]
-    assert duck.table.column_names == pg.table.column_names
-    exact = [c for c in TIME_COLUMNS + COUNT_COLUMNS if c in duck.table.column_names]
-    close = [c for c in duck.table.column_names if c not in exact and c not in KEYS]
-    for x, y in zip(a, b, strict=True):
-        where = (x["node"], x["period_start"], x["shift"])
-        # integer microseconds and counts: the very same numbers on both engines
-        assert {c: x[c] for c in exact} == {c: y[c] for c in exact}, where
-        for c in close:
-            if x[c] is None or y[c] is None:
-                assert x[c] is y[c], (where, c)
-            else:
-                assert math.isclose(x[c], y[c], rel_tol=1e-9, abs_tol=1e-12), (where, c, x[c], y[c])
 
 
 @pytest.fixture
@@ -99,7 +80,7 @@ def test_duckdb_and_postgres_give_the_same_kpis(simulated: Simulated, postgres: 
         on_duck = compute_on(duck, simulated.plant, START, END, by=by, per=per)
         on_pg = compute_on(postgres, simulated.plant, START, END, by=by, per=per, tables=names)
         assert on_duck.table.num_rows == (12 * DAYS if by == "equipment" else 2 * DAYS)
-        _assert_same(on_duck, on_pg)
+        assert_same_kpis(on_duck, on_pg)
 
 
 # --- the twin's truth -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from smartfactory.model.errors import PlantFileError, Problem
-from smartfactory.model.plant_file import load_plant
+from smartfactory.model.plant_file import TomlLocator, load_plant
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "plants"
@@ -315,3 +315,13 @@ def test_a_date_only_release_after_a_date_time_due_is_a_clear_error(tmp_path: Pa
     with pytest.raises(PlantFileError) as caught:
         load_plant(bad)
     assert any("release" in p.location and "due" in p.message for p in caught.value.problems)
+
+
+def test_a_missing_key_is_placed_at_its_table_not_at_a_sub_table_key_of_the_same_name() -> None:
+    text = '[[equipment]]\nid = "M1"\n\n[[equipment.signal]]\nname = "spindle"\n'
+    assert TomlLocator(text).line_of(("equipment", 0, "name")) == 1
+
+
+def test_a_key_is_placed_on_its_own_line_even_when_its_table_header_contains_its_name() -> None:
+    text = '[[subdomain]]\nid = "x"\ndomain = "y"\n'
+    assert TomlLocator(text).line_of(("subdomain", 0, "domain")) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from smartfactory.model.events import SCHEMAS, EventType
 from smartfactory.model.plant_file import parse_plant
 from smartfactory.simulate import MemorySink, simulate
 from smartfactory.store import TelemetryStore, summarise
+from smartfactory.store.owner import publish_owner, withdraw_owner
 
 
 def _measurements(n: int, offset_s: int = 0) -> pa.Table:
@@ -98,6 +100,17 @@ def test_a_second_writer_process_gets_a_clear_error(tmp_path: Path) -> None:
     assert "StoreLockedError" in done.stderr
     assert "one writer process" in done.stderr
     assert "process" in done.stderr
+
+
+def test_a_second_writer_is_told_which_command_owns_the_store(tmp_path: Path) -> None:
+    with TelemetryStore.open(tmp_path):
+        publish_owner(tmp_path, "http://127.0.0.1:9", "smartfactory ingest --plant p.toml")
+        code = f"from smartfactory.store import TelemetryStore\nTelemetryStore.open({str(tmp_path)!r})\n"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        withdraw_owner(tmp_path)
+    assert done.returncode != 0
+    assert f"owned by `smartfactory ingest --plant p.toml` (process {os.getpid()})" in done.stderr
+    assert "smartfactory serve --ingest" in done.stderr
 
 
 def test_store_locked_error_is_a_user_error() -> None:

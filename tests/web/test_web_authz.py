@@ -17,6 +17,7 @@ fails ``test_every_route_refuses_the_anonymous`` — add the dependency and the 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,14 +29,26 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
+from smartfactory.api.routes.owner import owner_token_required
 from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace
+from smartfactory.store.owner import OwnerInfo, new_token
 from web import app_for
 from web_accounts import light_server, session_client, token_client
 
 V, E, A = Role.viewer, Role.engineer, Role.admin
 
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
+# the store owner's endpoint for other processes on this machine: only the owner token opens it,
+# never a user's session or API token (see test_the_owner_routes_take_only_the_owner_token)
+OWNER_ROUTES = {
+    ("POST", "/_owner/v1/call/{name}"),
+    ("GET", "/_owner/v1/status"),
+    # live ingestion handed over by `smartfactory ingest` next to the owner (api/routes/ingest.py)
+    ("POST", "/_owner/v1/ingest"),
+    ("GET", "/_owner/v1/ingest/{run_id}"),
+    ("DELETE", "/_owner/v1/ingest/{run_id}"),
+}
 MOUNTS = {"/static"}  # the vendored JavaScript, CSS and icons: public on purpose
 
 MINIMUM_ROLE: dict[tuple[str, str], Role] = {
@@ -53,6 +66,10 @@ MINIMUM_ROLE: dict[tuple[str, str], Role] = {
     ("GET", "/api/v1/kpis"): V,
     ("GET", "/api/v1/kpis/catalogue"): V,
     ("GET", "/api/v1/kpis/losses"): V,
+    # --- API: freshness
+    ("GET", "/api/v1/freshness"): V,
+    # --- API: live ingestion (serve --ingest)
+    ("GET", "/api/v1/ingest/status"): V,
     # --- API: alarms
     ("GET", "/api/v1/alarms"): V,
     ("POST", "/api/v1/alarms/{equipment}/{code}/acknowledge"): E,
@@ -86,7 +103,8 @@ MINIMUM_ROLE: dict[tuple[str, str], Role] = {
     # --- pages
     ("POST", "/logout"): V,
     ("GET", "/"): V,
-    ("GET", "/overview/tiles"): V,
+    ("GET", "/overview/live"): V,
+    ("GET", "/overview/freshness"): V,
     ("GET", "/equipment"): V,
     ("GET", "/equipment/{equipment_id}"): V,
     ("GET", "/equipment/{equipment_id}/kpis"): V,
@@ -154,7 +172,7 @@ def _url(template: str) -> str:
 
 
 def _is_api(path: str) -> bool:
-    return path.startswith("/api/") or path == "/openapi.json"
+    return path.startswith(("/api/", "/_owner/")) or path == "/openapi.json"
 
 
 def _declared_roles(dependant: Any) -> list[Role]:
@@ -168,15 +186,20 @@ def _declared_roles(dependant: Any) -> list[Role]:
     return found
 
 
+def _calls(dependant: Any, dependency: Any) -> bool:
+    """Whether a route's dependencies (at any depth) include ``dependency``."""
+    return any(sub.call is dependency or _calls(sub, dependency) for sub in dependant.dependencies)
+
+
 # --- every route needs a sign-in ----------------------------------------------------------------
 
 
 def test_the_table_covers_every_route(app: FastAPI) -> None:
     routes = _routes(app)
-    missing = sorted(routes - set(MINIMUM_ROLE) - PUBLIC)
-    stale = sorted(set(MINIMUM_ROLE) - routes)
+    missing = sorted(routes - set(MINIMUM_ROLE) - PUBLIC - OWNER_ROUTES)
+    stale = sorted((set(MINIMUM_ROLE) | OWNER_ROUTES) - routes)
     assert not missing, f"routes without an entry in MINIMUM_ROLE (add them with their role): {missing}"
-    assert not stale, f"MINIMUM_ROLE lists routes the app does not have: {stale}"
+    assert not stale, f"MINIMUM_ROLE or OWNER_ROUTES list routes the app does not have: {stale}"
     assert routes >= PUBLIC
 
 
@@ -184,6 +207,10 @@ def test_every_route_declares_the_role_of_the_table(app: FastAPI) -> None:
     wrong = []
     for method, path, context in _route_entries(app):
         declared = _declared_roles(context.dependant)
+        if (method, path) in OWNER_ROUTES:
+            assert not declared, f"{method} {path}: a user's role must not open an owner route"
+            assert _calls(context.dependant, owner_token_required), f"{method} {path}: no owner token check"
+            continue
         if (method, path) in PUBLIC:
             assert not declared, f"{method} {path} is public"
             continue
@@ -308,3 +335,59 @@ def test_the_walk_sees_a_route_added_without_a_sign_in(workspace: Workspace) -> 
 
     assert ("GET", "/leak") in _routes(leaky) - set(MINIMUM_ROLE) - PUBLIC
     assert TestClient(leaky).get("/leak").status_code == 200
+
+
+# --- the store owner's endpoint -----------------------------------------------------------------
+
+LOOPBACK_CLIENT = ("127.0.0.1", 50000)
+
+
+@pytest.fixture(scope="module")
+def owner_app(workspace: Workspace) -> Iterator[tuple[FastAPI, str]]:
+    """The app serving as the store's owner (its token set as ``publish`` sets it, without the file)."""
+    app = app_for(workspace)
+    token = new_token()
+    app.state.owner = OwnerInfo(os.getpid(), "http://127.0.0.1:1", token, "test", "2026-01-01T00:00:00+00:00")
+    yield app, token
+
+
+def _owner_request(client: TestClient, method: str, path: str) -> Any:
+    # store_summary: a real use case, cheap on the light store (a plant, no events)
+    url = path.replace("{name}", "store_summary")
+    return client.request(method, url, json={} if method == "POST" else None)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), sorted(OWNER_ROUTES), ids=[f"{m} {p}" for m, p in sorted(OWNER_ROUTES)]
+)
+def test_the_owner_routes_take_only_the_owner_token(
+    owner_app: tuple[FastAPI, str], method: str, path: str
+) -> None:
+    app, token = owner_app
+    refused = {
+        "no token": TestClient(app, client=LOOPBACK_CLIENT),
+        "a wrong token": TestClient(
+            app, client=LOOPBACK_CLIENT, headers={"Authorization": "Bearer " + "x" * len(token)}
+        ),
+        "an admin's session cookie": session_client(app, A.value, client=LOOPBACK_CLIENT),
+        "an admin's API token": token_client(app, A.value, client=LOOPBACK_CLIENT),
+        "the token from another machine": TestClient(
+            app, client=("192.0.2.7", 50000), headers={"Authorization": f"Bearer {token}"}
+        ),
+    }
+    for why, client in refused.items():
+        response = _owner_request(client, method, path)
+        assert response.status_code == 401, (why, response.status_code, response.text[:300])
+        assert response.headers["content-type"].startswith("application/problem+json"), why
+    allowed = TestClient(app, client=LOOPBACK_CLIENT, headers={"Authorization": f"Bearer {token}"})
+    response = _owner_request(allowed, method, path)
+    # past the token the ingest routes answer for the request itself: no such ingestion, no plant sent
+    expected = (404, 422) if path.startswith("/_owner/v1/ingest") else (200,)
+    assert response.status_code in expected, response.text[:300]
+
+
+def test_the_owner_routes_are_closed_in_a_server_that_owns_nothing(app: FastAPI) -> None:
+    """Without a published owner (``app.state.owner`` unset) no token at all opens them."""
+    for method, path in sorted(OWNER_ROUTES):
+        client = TestClient(app, client=LOOPBACK_CLIENT, headers={"Authorization": "Bearer "})
+        assert _owner_request(client, method, path).status_code == 401, (method, path)

@@ -25,6 +25,7 @@ from smartfactory.app.roles import Role
 from smartfactory.app.workspace import Workspace, WorkspaceSettings
 from smartfactory.kpi import compute_result
 from smartfactory.model.events import Severity
+from smartfactory.store import TelemetryStore
 from smartfactory.store.scenario_runs import record_scenario_run
 from smartfactory.web.pages.equipment import PAGE_POINTS
 from web import SignedIn, app_for, build_store, signed_in
@@ -286,6 +287,7 @@ def test_scenario_results_show_the_latest_runs(own: Workspace, own_app: FastAPI)
         }
     )
     with own.writing() as store:
+        assert isinstance(store, TelemetryStore)  # the embedded store: a scenario's own table
         store.connection.execute(
             f'CREATE TABLE "{equipment_service.MAINTENANCE_RISK_TABLE}" '
             "(hour TIMESTAMP, equipment VARCHAR, risk DOUBLE, breakdown_within_horizon INTEGER)"

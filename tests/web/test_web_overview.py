@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from smartfactory.app import overview as service
+from smartfactory.app.freshness import live_settings
 from smartfactory.app.i18n import use_language
 from smartfactory.app.sessions import issue_token
 from smartfactory.app.workspace import Workspace, WorkspaceSettings
@@ -182,13 +184,42 @@ def test_the_chinese_page_has_chinese_labels_and_numbers(web_server: Workspace) 
     assert tiles.periods["day"].values == english.periods["day"].values  # the same numbers
 
 
-def test_the_tiles_refresh_alone(viewer: TestClient) -> None:
-    response = viewer.get("/overview/tiles")
+def test_the_live_part_reloads_alone_and_keeps_its_charts(viewer: TestClient, page: Page) -> None:
+    response = viewer.get("/overview/live")
     assert response.status_code == 200
-    assert response.text.lstrip().startswith('<section id="tiles"')
-    assert 'hx-get="/overview/tiles"' in response.text and 'hx-trigger="every 60s"' in response.text
-    assert "<html" not in response.text
-    assert Page(response.text).tiles.keys() == {"L1"}
+    text = response.text
+    assert text.lstrip().startswith('<div id="overview-live" hx-get="/overview/live"')
+    assert 'hx-trigger="sf-data-changed from:body"' in text and 'hx-swap="outerHTML"' in text
+    assert "<html" not in text and 'id="targets"' not in text  # the targets do not change with data
+    live = Page(text)
+    assert live.tiles.keys() == {"L1"}
+    assert live.tiles["L1"].periods["day"].values == page.tiles["L1"].periods["day"].values
+    assert set(live.charts) == set(page.charts)
+    # every chart box keeps its element across a reload (by id), and app.js updates it in place
+    boxes = re.findall(r'<div class="chart[^"]*" id="box-([^"]+)" hx-preserve data-chart="([^"]+)"', text)
+    assert len(boxes) == len(live.charts) >= 5 and all(box == chart for box, chart in boxes)
+
+
+def test_the_page_polls_its_freshness_and_names_the_version_it_shows(viewer: TestClient) -> None:
+    text = viewer.get("/").text
+    indicator = re.search(r'<p id="freshness"[^>]*>', text)
+    assert indicator, "no freshness indicator"
+    tag = indicator.group(0)
+    settings = live_settings()
+    for attribute in (
+        'hx-get="/overview/freshness"',
+        'hx-swap="outerHTML"',
+        'hx-include="#overview-version"',
+        "data-live-poll",
+    ):
+        assert attribute in tag, attribute
+    poll = re.search(r'hx-trigger="every (\d+)s, sf-refresh"', tag)
+    assert poll and int(poll.group(1)) in (settings.poll_s, settings.idle_poll_s)
+    assert 'data-state="stale"' in tag  # the 3-day store of March 2026 is long past
+    assert "Data as of 2026-03-05 00:00:00 (" in text
+    version = re.search(r'<input type="hidden" id="overview-version" name="seen" value="([0-9a-f]+)">', text)
+    assert version and version.group(1) == viewer.get("/api/v1/freshness").json()["version"]
+    assert text.index('id="freshness"') < text.index('id="overview-live"')  # outside the reloaded part
 
 
 def test_the_targets_say_where_they_come_from(page: Page, viewer: TestClient) -> None:
@@ -200,7 +231,7 @@ def test_the_targets_say_where_they_come_from(page: Page, viewer: TestClient) ->
 
 def test_signing_in_is_required(web_server: Workspace) -> None:
     anonymous = TestClient(app_for(web_server))
-    for path in ("/", "/overview/tiles"):
+    for path in ("/", "/overview/live", "/overview/freshness"):
         response = anonymous.get(path, follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login")
@@ -246,8 +277,20 @@ def test_a_write_changes_the_tiles(own_server: Workspace) -> None:
         "rework": [0],
         "part_id": ["overview-test"],
     }
+    seen = viewer.get("/api/v1/freshness").json()["version"]
+    unchanged = viewer.get("/overview/freshness", params={"seen": seen})
+    assert "hx-trigger" not in unchanged.headers
+    live_before = viewer.get("/overview/live").text
     with own_server.writing() as store:
         assert store.write(EventType.counts, pa.table(row)) == 1
+    # the page's next poll learns of the commit and the live part it then fetches holds it
+    changed = viewer.get("/overview/freshness", params={"seen": seen})
+    assert changed.headers["hx-trigger"] == "sf-data-changed"
+    live_after = viewer.get("/overview/live").text
+    assert live_after != live_before
+    assert f'value="{seen}"' in live_before and f'value="{seen}"' not in live_after
+    tile = Page(live_after).tiles["L1"].periods["day"]
+    assert float(tile.values["scrap"]) == float(before.values["scrap"]) + 250
     after = Page(viewer.get("/").text).tiles["L1"].periods["day"]
     assert float(after.values["scrap"]) == float(before.values["scrap"]) + 250
     assert float(after.values["quality_ratio"]) < float(before.values["quality_ratio"])

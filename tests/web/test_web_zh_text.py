@@ -181,7 +181,15 @@ def first_machine(client: TestClient) -> str:
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/overview/tiles", "/assessment", "/assessment/roadmap?budget=0", "/self-assessment", "/scenarios"],
+    [
+        "/",
+        "/overview/live",
+        "/overview/freshness",
+        "/assessment",
+        "/assessment/roadmap?budget=0",
+        "/self-assessment",
+        "/scenarios",
+    ],
 )
 def test_pages_in_chinese_have_no_english_only_text(zh_client: SignedIn, path: str) -> None:
     page = zh_client.get(path)

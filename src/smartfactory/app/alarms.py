@@ -25,7 +25,7 @@ from smartfactory.app.telemetry import find_equipment, parse_time
 from smartfactory.app.workspace import Workspace
 from smartfactory.model.events import SCHEMAS, AlarmAction, EventType, Severity
 from smartfactory.model.plant import Plant
-from smartfactory.store import TelemetryStore
+from smartfactory.store import EventStore
 
 AlarmState = Literal["raised", "acknowledged", "cleared"]
 StateFilter = Literal["active", "all"]
@@ -56,14 +56,15 @@ WITH e AS (
             OVER (PARTITION BY equipment, code ORDER BY ts, rank ROWS UNBOUNDED PRECEDING) AS life
     FROM f
 ), lives AS (
+    -- the first value of each action by time: array_agg(...)[1], which both engines run
     SELECT equipment, code, life,
         min(ts) FILTER (WHERE action = 'raised') AS raised_at,
-        arg_min(severity, ts) FILTER (WHERE action = 'raised') AS severity,
-        arg_min(message, ts) FILTER (WHERE action = 'raised') AS message,
+        (array_agg(severity ORDER BY ts) FILTER (WHERE action = 'raised'))[1] AS severity,
+        (array_agg(message ORDER BY ts) FILTER (WHERE action = 'raised'))[1] AS message,
         min(ts) FILTER (WHERE action = 'acknowledged') AS acknowledged_at,
-        arg_min(message, ts) FILTER (WHERE action = 'acknowledged') AS acknowledged_note,
+        (array_agg(message ORDER BY ts) FILTER (WHERE action = 'acknowledged'))[1] AS acknowledged_note,
         min(ts) FILTER (WHERE action = 'cleared') AS cleared_at,
-        arg_min(message, ts) FILTER (WHERE action = 'cleared') AS cleared_note,
+        (array_agg(message ORDER BY ts) FILTER (WHERE action = 'cleared'))[1] AS cleared_note,
         max(ts) AS last_at
     FROM g WHERE life > 0 GROUP BY equipment, code, life
 )
@@ -100,7 +101,7 @@ class AlarmList(BaseModel):
 
 
 def list_alarms(
-    store: TelemetryStore,
+    store: EventStore,
     plant: Plant,
     equipment: str | None = None,
     state: StateFilter = "all",
@@ -144,7 +145,7 @@ def list_alarms(
     return AlarmList(alarms=[_alarm(r) for r in rows], total=total, truncated=total > len(rows))
 
 
-def active_counts(store: TelemetryStore) -> dict[str, int]:
+def active_counts(store: EventStore) -> dict[str, int]:
     """Active alarms per equipment (equipment with none left out)."""
     sql = _LIVES.format(where="TRUE") + (
         "SELECT equipment, count(*) AS n FROM lives WHERE cleared_at IS NULL GROUP BY equipment"
@@ -152,7 +153,7 @@ def active_counts(store: TelemetryStore) -> dict[str, int]:
     return {row["equipment"]: int(row["n"]) for row in store.query(sql).to_pylist()}
 
 
-def count_lives(store: TelemetryStore, equipment: str, code: str) -> tuple[int, int]:
+def count_lives(store: EventStore, equipment: str, code: str) -> tuple[int, int]:
     """How many lives an alarm had, and how many of them are active."""
     sql = _LIVES.format(where="equipment = $equipment AND code = $code") + (
         "SELECT count(*) AS n, count(*) FILTER (WHERE cleared_at IS NULL) AS active FROM lives"
@@ -161,13 +162,13 @@ def count_lives(store: TelemetryStore, equipment: str, code: str) -> tuple[int, 
     return int(row["n"]), int(row["active"])
 
 
-def latest_life(store: TelemetryStore, equipment: str, code: str) -> Alarm | None:
+def latest_life(store: EventStore, equipment: str, code: str) -> Alarm | None:
     """The latest life of an alarm, or None if it was never raised."""
     row = _latest_row(store, equipment, code)
     return _alarm(row) if row is not None else None
 
 
-def _latest_row(store: TelemetryStore, equipment: str, code: str) -> dict[str, Any] | None:
+def _latest_row(store: EventStore, equipment: str, code: str) -> dict[str, Any] | None:
     sql = _LIVES.format(where="equipment = $equipment AND code = $code") + (
         "SELECT * FROM lives ORDER BY life DESC LIMIT 1"
     )
@@ -240,7 +241,7 @@ def _act(workspace: Workspace, equipment: str, code: str, username: str, action:
 
 
 def _write(
-    store: TelemetryStore,
+    store: EventStore,
     equipment: str,
     code: str,
     severity: str,

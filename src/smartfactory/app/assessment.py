@@ -353,25 +353,27 @@ class GapRow:
 
 
 @dataclass(frozen=True)
-class OptionRow:
-    """A roadmap option: an action with what it needs first."""
+class ActionsRow:
+    """Actions in the order to take them, with their cost, gain and months, as the page shows them."""
 
     actions: tuple[str, ...]
     cost: str
     gain: str
-    gain_per_million: str
     months: str
 
 
 @dataclass(frozen=True)
-class BudgetRow:
+class OptionRow(ActionsRow):
+    """A roadmap option: an action with what it needs first."""
+
+    gain_per_million: str
+
+
+@dataclass(frozen=True)
+class BudgetRow(ActionsRow):
     """The best set of actions within the budget."""
 
     budget: str
-    actions: tuple[str, ...]
-    cost: str
-    gain: str
-    months: str
     criteria_met: tuple[str, ...]
     optimal: bool
 
@@ -567,13 +569,16 @@ def roadmap_view(a: Assessment, budget: int) -> RoadmapView:
         # done actions are not in the roadmap's own list: their names come from the catalogue
         return r.actions[action_id].name if action_id in r.actions else catalogue.get(action_id, action_id)
 
+    def months(value: float) -> str:
+        return number(value, 0 if float(value).is_integer() else 1)
+
     options = tuple(
         OptionRow(
             actions=tuple(name(x) for x in o.actions),
             cost=cny(o.cost_cny),
             gain=number(o.gain, 2),
+            months=months(o.effort_months),
             gain_per_million=number(o.gain_per_million_cny, 2),
-            months=number(o.effort_months, 1 if not float(o.effort_months).is_integer() else 0),
         )
         for o in r.ranked
     )
@@ -581,11 +586,11 @@ def roadmap_view(a: Assessment, budget: int) -> RoadmapView:
     if r.budget is not None:
         b = r.budget
         plan = BudgetRow(
-            budget=cny(b.budget_cny),
             actions=tuple(name(x) for x in b.actions),
             cost=cny(b.cost_cny),
             gain=number(b.gain, 2),
-            months=number(b.effort_months, 1 if not float(b.effort_months).is_integer() else 0),
+            months=months(b.effort_months),
+            budget=cny(b.budget_cny),
             criteria_met=b.criteria_met,
             optimal=b.optimal,
         )

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from smartfactory.model.plant import Plant
-from smartfactory.store import TelemetryStore
+from smartfactory.store import EventStore, PgTelemetryStore, TelemetryStore
 
 if TYPE_CHECKING:
     from smartfactory.app.workspace import Workspace
@@ -100,8 +100,16 @@ class ResultCache:
             self._entries.clear()
 
 
-def store_version(store: TelemetryStore) -> tuple[int, ...]:
-    """The event counts of the tables KPIs read: one small query (under a millisecond)."""
+def store_version(store: EventStore) -> tuple[int, ...]:
+    """What changes with every stored event: one small query (under a millisecond).
+
+    DuckDB: the event counts of the tables KPIs read (answered from its table statistics).
+    PostgreSQL: the per-table write counters the store keeps in each write's transaction (a
+    count there would scan the tables on every request).
+    """
+    if isinstance(store, PgTelemetryStore):
+        return store.version()
+    assert isinstance(store, TelemetryStore)
     rows = store.connection.execute(
         "SELECT (SELECT count(*) FROM states), (SELECT count(*) FROM counts), "
         "(SELECT count(*) FROM measurements)"
@@ -122,12 +130,12 @@ class Snapshot:
     """
 
     workspace: Workspace
-    store: TelemetryStore | None
+    store: EventStore | None
     plant: Plant
     version: tuple[Any, ...]
 
     @property
-    def db(self) -> TelemetryStore:
+    def db(self) -> EventStore:
         """The store (``NeedsStore`` for a cached-only snapshot)."""
         if self.store is None:
             raise NeedsStore

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
+import psycopg
 from pydantic import BaseModel, Field
 
 from smartfactory.app import alarms as alarm_service
@@ -22,7 +23,7 @@ from smartfactory.kpi.labels import labels
 from smartfactory.model.events import State
 from smartfactory.model.plant import Plant
 from smartfactory.model.text import Text
-from smartfactory.store import TelemetryStore
+from smartfactory.store import EventStore
 from smartfactory.store.scenario_runs import ScenarioRunRecord, list_scenario_runs
 
 KPIS = ("oee", "availability", "effectiveness", "quality_ratio")
@@ -81,8 +82,10 @@ def overview(workspace: Workspace) -> EquipmentOverview:
         current = {
             row["equipment"]: row
             for row in store.query(
-                'SELECT equipment, state, reason, "start" AS since FROM states '
-                'QUALIFY row_number() OVER (PARTITION BY equipment ORDER BY "start" DESC) = 1'
+                "SELECT equipment, state, reason, since FROM ("
+                'SELECT equipment, state, reason, "start" AS since, '
+                'row_number() OVER (PARTITION BY equipment ORDER BY "start" DESC) AS n FROM states) s '
+                "WHERE n = 1"
             ).to_pylist()
         }
         active = alarm_service.active_counts(store)
@@ -134,7 +137,7 @@ class EquipmentKpis(BaseModel):
     values: list[KpiValue]
 
 
-def latest_day(store: TelemetryStore, plant: Plant) -> date | None:
+def latest_day(store: EventStore, plant: Plant) -> date | None:
     """The plant-local day holding the latest stored event."""
     last = store.time_range()[1]
     if last is None:
@@ -143,9 +146,7 @@ def latest_day(store: TelemetryStore, plant: Plant) -> date | None:
     return local.date()
 
 
-def day_kpis(
-    store: TelemetryStore, plant: Plant, equipment_id: str, day: date | None = None
-) -> EquipmentKpis:
+def day_kpis(store: EventStore, plant: Plant, equipment_id: str, day: date | None = None) -> EquipmentKpis:
     """OEE, availability, effectiveness and quality ratio of the equipment on ``day`` (default: latest)."""
     day = day or latest_day(store, plant)
     cat = catalogue()
@@ -219,7 +220,7 @@ def scenario_results(workspace: Workspace, equipment_id: str) -> list[ScenarioRe
 
 
 def _scenario_result(
-    store: TelemetryStore, name: str, run: ScenarioRunRecord, equipment_id: str
+    store: EventStore, name: str, run: ScenarioRunRecord, equipment_id: str
 ) -> ScenarioResult:
     keep = _MAINTENANCE_METRICS if name == "maintenance" else _ANOMALY_METRICS
     result = ScenarioResult(
@@ -245,7 +246,7 @@ def _scenario_result(
             "ORDER BY hour DESC LIMIT 24",
             {"e": equipment_id},
         ).to_pylist()
-    except duckdb.CatalogException:  # the run's table was dropped since
+    except (duckdb.CatalogException, psycopg.errors.UndefinedTable):  # the run's table was dropped since
         rows = []
     if rows:
         result.covers = True

@@ -3,7 +3,7 @@ the downtime Pareto, the OEE loss waterfall and the KPI trends by day and by shi
 
 "Current" is the shift and the day that hold the latest stored event, not the wall clock: the
 store may hold history (the demo is March 2026), and a dashboard that showed empty tiles for
-today would hide it. The page says "as of" that event.
+today would hide it. The page says "as of" that event, and how fresh it is (``app.freshness``).
 
 Every number comes from the KPI service with parameters a caller can repeat against
 ``GET /api/v1/kpis`` (each tile names them), and the whole overview is cached per store version
@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from smartfactory.app.cache import MISSING, Snapshot, cached_snapshot, snapshot
+from smartfactory.app.freshness import version_token
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import language, local_text, when
 from smartfactory.app.kpis import (
@@ -149,6 +150,7 @@ class Overview:
     losses: LossesResponse | None = None
     trend_day: KpiReport | None = None
     trend_shift: KpiReport | None = None
+    version: str = ""  # the store version it was computed at (``freshness.version_token``)
 
     @property
     def empty(self) -> bool:
@@ -186,6 +188,7 @@ def build_overview(snap: Snapshot) -> Overview:
         day=None,
         tiles=[],
         targets=target_views(),
+        version=version_token(snap.version),
     )
     if last is None:
         return view

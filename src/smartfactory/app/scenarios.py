@@ -298,6 +298,7 @@ def start_run(workspace: Workspace, name: str) -> RunSummary:
     UserError when the store holds no plant (nothing is recorded then).
     """
     _check_name(name)
+    folder = workspace.store_path  # scenarios run on a store folder (a UserError on PostgreSQL)
     runner = _runner(workspace)
     cls = scenario_class(name)
     with runner.lock:
@@ -308,7 +309,7 @@ def start_run(workspace: Workspace, name: str) -> RunSummary:
         run_id = begin_run(workspace.registry, plant.plant.id, name, cls)
         thread = threading.Thread(
             target=_execute,
-            args=(workspace, cls, run_id, Path(workspace.settings.store), runner, name),
+            args=(workspace, cls, run_id, folder, runner, name),
             name=f"scenario-{name}",
             daemon=True,
         )

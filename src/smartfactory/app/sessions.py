@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -50,6 +50,15 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _held(
+    table: type[_Held], token: str, username: str, now: datetime, lifetime: timedelta | None, **columns: Any
+) -> _Held:
+    """The row that keeps ``token`` (by its digest only) for ``username`` from ``now`` for ``lifetime``
+    (None: until it is revoked)."""
+    expires_at = now + lifetime if lifetime is not None else None
+    return table(id=_digest(token), username=username, created_at=now, expires_at=expires_at, **columns)
+
+
 def start_session(registry: Registry, username: str, address: str | None, hours: float) -> tuple[str, str]:
     """A new session for ``username``: returns the cookie token and the session's CSRF token."""
     token = secrets.token_urlsafe(32)
@@ -58,16 +67,11 @@ def start_session(registry: Registry, username: str, address: str | None, hours:
     with Session(registry.engine) as session, session.begin():
         # sessions past their time are removed as new ones start, so the table does not grow
         session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now))
-        session.add(
-            WebSessionRow(
-                id=_digest(token),
-                username=username,
-                csrf_token=csrf,
-                created_at=now,
-                expires_at=now + timedelta(hours=hours),
-                address=(address or "")[:64] or None,
-            )
+        kept_address = (address or "")[:64] or None
+        row = _held(
+            WebSessionRow, token, username, now, timedelta(hours=hours), csrf_token=csrf, address=kept_address
         )
+        session.add(row)
     return token, csrf
 
 
@@ -88,18 +92,11 @@ def issue_token(registry: Registry, username: str, name: str, days: float | None
         raise UserError("a token needs a name of 1–64 characters (what it is for)")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
+    lifetime = timedelta(days=days) if days is not None else None
     with Session(registry.engine) as session, session.begin():
         if session.get(UserRow, username) is None:
             raise UserError(f"no user {username!r}")
-        session.add(
-            ApiTokenRow(
-                id=_digest(token),
-                username=username,
-                name=name,
-                created_at=now,
-                expires_at=now + timedelta(days=days) if days is not None else None,
-            )
-        )
+        session.add(_held(ApiTokenRow, token, username, now, lifetime, name=name))
     return token
 
 

@@ -12,12 +12,14 @@ signal, so no request reads or returns an unbounded number of rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from smartfactory.app.errors import invalid, not_found
@@ -25,7 +27,7 @@ from smartfactory.app.i18n import gettext as _
 from smartfactory.model.calendar import shift_windows
 from smartfactory.model.events import State
 from smartfactory.model.plant import Equipment, Plant
-from smartfactory.store import TelemetryStore
+from smartfactory.store import EventStore, PgTelemetryStore
 
 MAX_POINTS = 5000  # per signal in one answer
 MIN_POINTS = 10
@@ -41,6 +43,7 @@ MAX_COUNT_DAYS: dict[str, int] = {"hour": 62, "shift": 366, "day": 731, "week": 
 Clock = Literal["utc", "plant"]
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
 _US = 1_000_000
+_INF = float("inf")
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -157,13 +160,13 @@ def parse_time(text: str, field_name: str, tz: ZoneInfo) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def latest_time(store: TelemetryStore) -> datetime | None:
+def latest_time(store: EventStore) -> datetime | None:
     """The time of the latest stored state, count or measurement (naive UTC), or None."""
     return store.time_range()[1]
 
 
 def resolve_period(
-    store: TelemetryStore,
+    store: EventStore,
     tz: ZoneInfo,
     start: str | None,
     end: str | None,
@@ -227,7 +230,7 @@ class TelemetryAnswer(BaseModel):
 
 
 def telemetry(
-    store: TelemetryStore,
+    store: EventStore,
     plant: Plant,
     equipment_id: str,
     signals: list[str],
@@ -252,27 +255,35 @@ def telemetry(
         )
     tz = ZoneInfo(plant.plant.timezone)
     period = resolve_period(store, tz, start, end, max_days=MAX_TELEMETRY_DAYS)
-    params: dict[str, Any] = {"e": equipment.id, "s": wanted, "lo": period.start, "hi": period.end}
-    # NaN and infinities are not values a chart (or JSON) can show
-    where = "equipment = $e AND list_contains($s, signal) AND ts >= $lo AND ts < $hi AND isfinite(value)"
+    params: dict[str, Any] = {
+        "e": equipment.id,
+        "lo": period.start,
+        "hi": period.end,
+        "ninf": -_INF,
+        "inf": _INF,
+    }
+    # NaN and infinities are not values a chart (or JSON) can show: both engines order NaN above
+    # every number, so the two comparisons leave it out too
+    where = "equipment = $e AND ts >= $lo AND ts < $hi AND value > $ninf AND value < $inf"
+    among, named = _one_of("signal", wanted)
     stats = store.query(
         f"SELECT signal, count(*) AS n, min(ts) AS first, max(ts) AS last FROM measurements "
-        f"WHERE {where} GROUP BY signal",
-        params,
+        f"WHERE {where} AND {among} GROUP BY signal",
+        {**params, **named},
     ).to_pylist()
     counted = {row["signal"]: row for row in stats}
     raw = [s for s in wanted if counted.get(s, {}).get("n", 0) <= points]
     thick = [s for s in wanted if s not in raw]
-    shown = _clock_sql(clock)
+    shown = _clock_of(clock, tz)
     data: dict[str, list[tuple[str | int, float]]] = {s: [] for s in wanted}
     if raw and any(counted.get(s) for s in raw):
+        among, named = _one_of("signal", raw)
         rows = store.query(
-            f"SELECT signal, {shown.format(x='ts')} AS t, value FROM measurements "
-            f"WHERE {where} ORDER BY signal, ts",
-            {**params, "s": raw, **_tz_param(clock, tz)},
+            f"SELECT signal, ts, value FROM measurements WHERE {where} AND {among} ORDER BY signal, ts",
+            {**params, **named},
         ).to_pydict()
-        for signal, t, value in zip(rows["signal"], rows["t"], rows["value"], strict=True):
-            data[signal].append((t, value))
+        for signal, t, value in zip(rows["signal"], rows["ts"], rows["value"], strict=True):
+            data[signal].append((shown(t), value))
     widths: dict[str, float] = {}
     if thick:
         first = min(counted[s]["first"] for s in thick)
@@ -280,19 +291,19 @@ def telemetry(
         buckets = points // 2
         span_us = _us(last) - _us(first) + 1
         width_us = -(-span_us // buckets)  # ceiling: the last row falls in the last bucket
+        bucket, at_min, at_max = _bucket_sql(store)
+        among, named = _one_of("signal", thick)
         rows = store.query(
-            f"SELECT signal, (epoch_us(ts) - $origin) // $width AS b, "
-            f"min(value) AS vmin, max(value) AS vmax, "
-            f"arg_min(ts, value) AS tmin, arg_max(ts, value) AS tmax, "
-            f"{shown.format(x='arg_min(ts, value)')} AS smin, {shown.format(x='arg_max(ts, value)')} AS smax "
-            f"FROM measurements WHERE {where} GROUP BY signal, b ORDER BY signal, b",
-            {**params, "s": thick, "origin": _us(first), "width": width_us, **_tz_param(clock, tz)},
+            f"SELECT signal, {bucket} AS b, min(value) AS vmin, max(value) AS vmax, "
+            f"{at_min} AS tmin, {at_max} AS tmax "
+            f"FROM measurements WHERE {where} AND {among} GROUP BY signal, b ORDER BY signal, b",
+            {**params, **named, "origin": _us(first), "width": width_us},
         ).to_pydict()
         for k, signal in enumerate(rows["signal"]):
-            low = (rows["tmin"][k], rows["smin"][k], rows["vmin"][k])
-            high = (rows["tmax"][k], rows["smax"][k], rows["vmax"][k])
+            low = (rows["tmin"][k], rows["vmin"][k])
+            high = (rows["tmax"][k], rows["vmax"][k])
             pair = [low] if low[0] == high[0] else sorted((low, high))
-            data[signal].extend((text, value) for _t, text, value in pair)
+            data[signal].extend((shown(t), value) for t, value in pair)
         for signal in thick:
             widths[signal] = width_us / _US
     series = [
@@ -333,14 +344,41 @@ def _wanted_signals(signals: list[str], known: dict[str, EquipmentSignal], equip
     return signals
 
 
-def _clock_sql(clock: Clock) -> str:
+def _one_of(column: str, values: list[str]) -> tuple[str, dict[str, str]]:
+    """``column IN ($v0, $v1, …)`` and its parameters: a list both engines take."""
+    named = {f"{column}_{i}": v for i, v in enumerate(values)}
+    return f"{column} IN ({', '.join('$' + n for n in named)})", named
+
+
+def _bucket_sql(store: EventStore) -> tuple[str, str, str]:
+    """The bucket of a row, and the time of its bucket's minimum and maximum, in the store's SQL.
+
+    DuckDB has ``arg_min``/``arg_max`` (one pass); PostgreSQL has neither, and its first element
+    of the times ordered by value is the same answer.
+    """
+    if isinstance(store, PgTelemetryStore):
+        return (
+            "(CAST(extract(epoch FROM ts) * 1000000 AS bigint) - $origin) / $width",
+            "(array_agg(ts ORDER BY value, ts))[1]",
+            "(array_agg(ts ORDER BY value DESC, ts))[1]",
+        )
+    return "(epoch_us(ts) - $origin) // $width", "arg_min(ts, value)", "arg_max(ts, value)"
+
+
+def _clock_of(clock: Clock, tz: ZoneInfo) -> Callable[[datetime], str | int]:
+    """How a stored time (naive UTC) is shown: ISO 8601 UTC to the millisecond, or plant wall-clock ms."""
     if clock == "plant":
-        return "epoch_ms(timezone($tz, ({x}) AT TIME ZONE 'UTC'))"
-    return "strftime({x}, '%Y-%m-%dT%H:%M:%S.%g+00:00')"
 
+        def wall_ms(t: datetime) -> str | int:
+            local = t.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
+            return (local - _EPOCH) // timedelta(milliseconds=1)
 
-def _tz_param(clock: Clock, tz: ZoneInfo) -> dict[str, str]:
-    return {"tz": tz.key} if clock == "plant" else {}
+        return wall_ms
+
+    def iso(t: datetime) -> str | int:
+        return f"{t:%Y-%m-%dT%H:%M:%S}.{t.microsecond // 1000:03d}+00:00"
+
+    return iso
 
 
 def _answer_head(equipment: Equipment, period: Period, plant: Plant) -> dict[str, Any]:
@@ -383,7 +421,7 @@ class StatesAnswer(BaseModel):
 
 
 def states(
-    store: TelemetryStore,
+    store: EventStore,
     plant: Plant,
     equipment_id: str,
     start: str | None = None,
@@ -462,7 +500,7 @@ class _Edges:
 
 
 def counts(
-    store: TelemetryStore,
+    store: EventStore,
     plant: Plant,
     equipment_id: str,
     start: str | None = None,
@@ -477,11 +515,12 @@ def counts(
     period = resolve_period(store, tz, start, end, max_days=MAX_COUNT_DAYS[per])
     edges = _bucket_edges(plant, equipment, period, per, tz)
     table = store.query(
-        "SELECT epoch_us(ts) AS us, good, scrap, rework FROM counts "
+        "SELECT ts, good, scrap, rework FROM counts "
         "WHERE equipment = $e AND ts >= $lo AND ts < $hi ORDER BY ts",
         {"e": equipment.id, "lo": period.start, "hi": period.end},
     )
-    stamps = table["us"].to_numpy()
+    # microseconds since the epoch (the stored times are naive UTC)
+    stamps = table["ts"].cast(pa.timestamp("us")).cast(pa.int64()).to_numpy()
     columns = {name: table[name].to_numpy().astype(np.int64) for name in ("good", "scrap", "rework")}
     lows = np.array([_us(s) for s in edges.starts], dtype=np.int64)
     highs = np.array([_us(e) for e in edges.ends], dtype=np.int64)

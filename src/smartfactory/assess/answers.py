@@ -23,6 +23,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -55,6 +56,7 @@ from smartfactory.assess.schema import (
     ScenarioCatalogue,
     Subdomain,
 )
+from smartfactory.assess.shipped import shipped_texts
 from smartfactory.model.errors import InvalidInput, Problem, UserError
 from smartfactory.model.text import Text, choose, parse_language, resolve_language
 
@@ -91,15 +93,21 @@ class AnswersFileError(InvalidInput):
 # --- what a loaded answers file holds ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Answer:
-    """One answer: its value (None when missing), the factory's note and attachment references."""
+@dataclass(frozen=True, kw_only=True)
+class _Given:
+    """Where an answer is in the file, with the factory's note and attachment references."""
 
-    value: bool | float | str | None
     field: str
-    line: int | None
+    line: int | None = None  # None: not written in the file
     note: str | None = None
     attachments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer(_Given):
+    """One answer: its value (None when missing)."""
+
+    value: bool | float | str | None
 
     @property
     def missing(self) -> bool:
@@ -108,15 +116,11 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class ScenarioAnswer:
+class ScenarioAnswer(_Given):
     """Whether a typical scenario is built, and whether it uses AI."""
 
     built: bool | None
     ai_used: bool | None
-    field: str
-    line: int | None
-    note: str | None = None
-    attachments: tuple[str, ...] = ()
 
     @property
     def missing(self) -> bool:
@@ -235,77 +239,17 @@ def cmmm_id_of(gradient: GradientFramework, library: Library) -> str:
 
 # --- the template -------------------------------------------------------------------------------
 
-_WORDS: dict[str, dict[str, str]] = {
-    "title": {"en": "smartfactory self-assessment", "zh": "smartfactory 智能工厂自评估"},
-    "fill": {
-        "en": "Fill in every answer, then run:  smartfactory assess --answers THIS_FILE [--plant plant.toml] "
-        "[--store DIR]",
-        "zh": "请填写每一项答案，然后运行：smartfactory assess --answers 本文件 "
-        "[--plant plant.toml] [--store 目录]",
-    },
-    "item": {
-        "en": "Every item may carry a note and attachment references, e.g.",
-        "zh": "每一项都可附说明和附件引用，例如：",
-    },
-    "bare": {
-        "en": "A bare value (ID: yes) is the answer alone. Blank answers are missing: the file is not "
-        "scored until they are given (or run with --allow-missing: missing counts as 0).",
-        "zh": "只写值（ID: yes）即只有答案。空白即未作答：补全后才会评分"
-        "（或用 --allow-missing，未答按 0 计）。",
-    },
-    "tags": {
-        "en": "Confidence tags: [V] verified, [S] secondary source, [U] unverified. Results that rest on "
-        "[S] or [U] are reported as 'unverified threshold'.",
-        "zh": "置信度标记：[V] 已核实，[S] 二手来源，[U] 未核实。"
-        "依赖 [S]/[U] 的结果在报告中标注“未经核实的阈值”。",
-    },
-    "frameworks": {"en": "Frameworks", "zh": "所用框架"},
-    "edition": {"en": "edition", "zh": "版本"},
-    "industry": {
-        "en": "discrete | process (the plant file's industry is used when --plant is given)",
-        "zh": "discrete（离散型）| process（流程型）（给出 --plant 时以工厂文件为准）",
-    },
-    "criteria": {
-        "en": "1. Ladder criteria answered by the factory, level by level",
-        "zh": "一、企业作答的要素条件，按级别",
-    },
-    "criteria_more": {
-        "en": "Metric thresholds, scenario counts, AI share and level prerequisites are judged from "
-        "sections 2-4 and live plant data.",
-        "zh": "指标阈值、场景数量、AI 占比和前置级别由第二至四部分及工厂实时数据判定。",
-    },
-    "no_criteria": {"en": "nothing to answer at this level", "zh": "本级无需作答"},
-    "metrics": {
-        "en": "2. Declared metric values (live plant data wins when --plant/--store measure it)",
-        "zh": "二、申报的指标值（若 --plant/--store 可实测，以实测为准）",
-    },
-    "used_by": {"en": "used by", "zh": "用于"},
-    "scenarios": {
-        "en": "3. Typical smart-manufacturing scenarios built, stage by stage",
-        "zh": "三、已建成的智能制造典型场景，按环节",
-    },
-    "cmmm": {
-        "en": "4. CMMM requirements (GB/T 39116), factor by factor and sub-domain by sub-domain",
-        "zh": "四、智能制造能力成熟度要求（GB/T 39116），按能力要素与能力子域",
-    },
-    "dimension": {"en": "dimension", "zh": "要素条件维度"},
-    "ai_capable": {"en": "AI-capable", "zh": "可应用AI"},
-    "systems": {"en": "systems", "zh": "典型系统"},
-    "ai_used": {"en": "yes | no (answer when built)", "zh": "yes | no（已建成时作答）"},
-    "scale": {"en": "passes at", "zh": "达标线"},
-    "benchmark": {"en": "yes if the factory is: {name}", "zh": "若企业满足“{name}”答 yes"},
-    "applicable": {
-        "en": "yes | not_applicable (tailored out: its requirements are not scored)",
-        "zh": "yes | not_applicable（裁剪：其要求不计分）",
-    },
-    "always": {"en": "always applies", "zh": "必选，不可裁剪"},
-    "domain": {"en": "domain", "zh": "能力域"},
-    "weights": {"en": "weights", "zh": "权重"},
-}
+WORDS_SCHEMA = "smartfactory.template_words/1"
+
+
+@cache
+def template_words() -> dict[str, Text]:
+    """The template's words in English and Chinese, from ``data/template_words.toml``."""
+    return shipped_texts("data/template_words.toml", WORDS_SCHEMA, "word")
 
 
 def _w(key: str, lang: str) -> str:
-    return _WORDS[key][resolve_language(lang)]
+    return template_words()[key].get(lang)
 
 
 def _q(text: str) -> str:
@@ -929,7 +873,7 @@ class _Checker:
                 if c.id not in seen:
                     where = f"criteria.{level}.{c.id}"
                     self.lack(where, self.questions[c.id], _group_line(section, level))
-                    out[c.id] = Answer(None, where, _group_line(section, level))
+                    out[c.id] = Answer(None, field=where, line=_group_line(section, level))
         return out
 
     def _answer(
@@ -941,8 +885,9 @@ class _Checker:
         if raw is None:
             if required:
                 self.lack(where, question, line)
-            return Answer(None, field_, line, note, files)
-        return Answer(self.value(question, raw, field_, line), field_, line, note, files)
+            return Answer(None, field=field_, line=line, note=note, attachments=files)
+        value = self.value(question, raw, field_, line)
+        return Answer(value, field=field_, line=line, note=note, attachments=files)
 
     # metrics ------------------------------------------------------------------------------
 
@@ -971,7 +916,7 @@ class _Checker:
             if metric_id not in out:
                 where = f"metrics.{metric_id}"
                 self.lack(where, self.questions[metric_id], _line(section))
-                out[metric_id] = Answer(None, where, _line(section))
+                out[metric_id] = Answer(None, field=where, line=_line(section))
         return out
 
     # scenarios ----------------------------------------------------------------------------
@@ -999,7 +944,7 @@ class _Checker:
             if s.id not in out:
                 where = f"scenarios_built.{s.stage}.{s.id}"
                 self.lack(f"{where}.built", self.questions[f"{s.id}.built"], _group_line(section, s.stage))
-                out[s.id] = ScenarioAnswer(None, None, where, _group_line(section, s.stage))
+                out[s.id] = ScenarioAnswer(None, None, field=where, line=_group_line(section, s.stage))
         return out
 
     def _scenario_answer(
@@ -1012,11 +957,11 @@ class _Checker:
         if not isinstance(raw, Mapping):
             if raw is None:
                 self.lack(f"{where}.built", built_question, line)
-                return ScenarioAnswer(None, None, where, line)
+                return ScenarioAnswer(None, None, field=where, line=line)
             bare = yes_no(raw)
             if bare is None:
                 self.problem("answer.scenario_value", where, line, key=scenario, value=shown(raw))
-            return ScenarioAnswer(bare, False if bare is not None else None, where, line)
+            return ScenarioAnswer(bare, False if bare is not None else None, field=where, line=line)
         note, files = self._extras(raw, _SCENARIO_KEYS, where)
         built_raw, ai_raw = raw.get("built"), raw.get("ai_used")
         built_line = _value_line(raw, "built") if "built" in raw else line
@@ -1032,7 +977,9 @@ class _Checker:
             self.add(pair, f"{where}.ai_used", ai_line)
         if built is False:
             ai = False
-        return ScenarioAnswer(_bool(built), _bool(ai), where, built_line, note, files)
+        return ScenarioAnswer(
+            _bool(built), _bool(ai), field=where, line=built_line, note=note, attachments=files
+        )
 
     # CMMM ---------------------------------------------------------------------------------
 
@@ -1067,7 +1014,7 @@ class _Checker:
             for r in s.requirements:
                 where = f"cmmm_requirements.{factor}.{s.id}.requirements.{r.id}"
                 self.lack(where, self.questions[r.id], _group_line(section, factor))
-                out[r.id] = Answer(None, where, _group_line(section, factor))
+                out[r.id] = Answer(None, field=where, line=_group_line(section, factor))
         return out, not_applicable, notes
 
     def _subdomain(
@@ -1091,7 +1038,7 @@ class _Checker:
             return
         note, files = self._extras(raw, _SUBDOMAIN_KEYS, where)
         if note or files:
-            notes[sub.id] = Answer(None, where, line, note, files)
+            notes[sub.id] = Answer(None, field=where, line=line, note=note, attachments=files)
         applicable_question = self.questions[f"{sub.id}.applicable"]
         applicable = raw.get("applicable", "yes")
         app_line = _value_line(raw, "applicable") if "applicable" in raw else line
@@ -1131,7 +1078,7 @@ class _Checker:
                 rwhere = f"{where}.requirements.{r.id}"
                 if not tailored:
                     self.lack(rwhere, self.questions[r.id], req_line)
-                out[r.id] = Answer(None, rwhere, req_line)
+                out[r.id] = Answer(None, field=rwhere, line=req_line)
 
 
 def _group_line(section: Mapping[str, Any], key: str) -> int | None:

@@ -427,7 +427,7 @@ class _Judge:
     # answered by the factory -------------------------------------------------------------
 
     def _yes_no(self, c: GateCriterion | RelativeBenchmarkCriterion) -> _Outcome:
-        answer = self.answers.criteria.get(c.id) or Answer(None, f"criteria.{c.level}.{c.id}", None)
+        answer = self.answers.criteria.get(c.id) or Answer(None, field=f"criteria.{c.level}.{c.id}")
         value = bool(answer.value) if answer.value is not None else False
         threshold: dict[str, Any] = {"answer": "yes"}
         if isinstance(c, RelativeBenchmarkCriterion):
@@ -448,7 +448,7 @@ class _Judge:
         )
 
     def _judgement(self, c: JudgementCriterion) -> _Outcome:
-        answer = self.answers.criteria.get(c.id) or Answer(None, f"criteria.{c.level}.{c.id}", None)
+        answer = self.answers.criteria.get(c.id) or Answer(None, field=f"criteria.{c.level}.{c.id}")
         pass_at = self.fw.gradient.judgement.pass_at
         value = float(answer.value) if isinstance(answer.value, int | float) else 0.0
         passed = value >= pass_at - 1e-9
@@ -472,7 +472,7 @@ class _Judge:
     def _metric(self, c: MetricThresholdCriterion) -> _Outcome:
         p = c.params
         threshold = _metric_threshold(p)
-        answer = self.answers.metrics.get(p.metric) or Answer(None, f"metrics.{p.metric}", None)
+        answer = self.answers.metrics.get(p.metric) or Answer(None, field=f"metrics.{p.metric}")
         evidence: list[EvidenceItem] = [
             declared_item(answer, self.answers, p.metric, unit=p.unit, lang=self.lang)
         ]

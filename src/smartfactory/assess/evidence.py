@@ -28,7 +28,7 @@ from smartfactory.kpi import KpiResult, catalogue, compute_result
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Level, Plant
 from smartfactory.model.text import choose, resolve_language
-from smartfactory.store import Registry, ScenarioRunRecord, TelemetryStore, list_scenario_runs
+from smartfactory.store import EventStore, Registry, ScenarioRunRecord, list_scenario_runs
 
 KEY_EQUIPMENT_NETWORKING_RATE = "key_equipment_networking_rate"
 SIGNAL_COLLECTION_COVERAGE = "signal_collection_coverage"
@@ -64,7 +64,7 @@ class Evidence:
 
 def live_evidence(
     plant: Plant,
-    store: TelemetryStore | None,
+    store: EventStore | None,
     registry: Registry | None = None,
     *,
     as_of: datetime | None = None,
@@ -146,7 +146,7 @@ class Sources:
     def __init__(
         self,
         plant: Plant,
-        store: TelemetryStore | None,
+        store: EventStore | None,
         registry: Registry | None,
         as_of: datetime | None,
         days: int,
@@ -195,7 +195,7 @@ class Sources:
         """Provenance every store metric starts from."""
         out: dict[str, Any] = {"plant_id": self.plant.plant.id}
         if self.store is not None:
-            out["store"] = str(self.store.path)
+            out["store"] = self.store.location
         if self.window is not None:
             out["window"] = self.window.describe()
         if self.data_range is not None:
@@ -209,7 +209,7 @@ class Sources:
             return self.t(NO_STORE, _NO_STORE_ZH)
         if self.window is None:
             return self.t(
-                f"the store {self.store.path} holds no events", f"存储目录 {self.store.path} 中没有事件"
+                f"the store {self.store.location} holds no events", f"存储 {self.store.location} 中没有事件"
             )
         return None
 

@@ -20,7 +20,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from smartfactory.assess import checks
 from smartfactory.assess.explain import Issue, explain, locate
-from smartfactory.assess.lines import Lines
 from smartfactory.assess.schema import (
     FILE_MODELS,
     CmmmFile,
@@ -34,7 +33,7 @@ from smartfactory.assess.schema import (
     ScenarioFile,
 )
 from smartfactory.model.errors import Problem, UserError
-from smartfactory.model.plant_file import parse_toml
+from smartfactory.model.plant_file import TomlLocator, parse_toml
 
 M = TypeVar("M", bound=BaseModel)
 _CRITERION = TypeAdapter(Criterion)
@@ -293,13 +292,13 @@ def _dirs(folder: Traversable | Path) -> Iterator[Traversable | Path]:
     )
 
 
-def _read(file: Traversable | Path) -> tuple[dict[str, Any], str, Lines]:
+def _read(file: Traversable | Path) -> tuple[dict[str, Any], str, TomlLocator]:
     source = str(file)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FrameworkFileError(f"cannot read framework file {source}: {exc}") from None
-    return parse_toml(text, source, "framework file", FrameworkFileError), source, Lines(text)
+    return parse_toml(text, source, "framework file", FrameworkFileError), source, TomlLocator(text)
 
 
 def _validate(model: type[M], raw: dict[str, Any]) -> tuple[M | None, list[Issue]]:
@@ -309,7 +308,7 @@ def _validate(model: type[M], raw: dict[str, Any]) -> tuple[M | None, list[Issue
         return None, [Issue(loc, message) for loc, message in explain(exc, model)]
 
 
-def _raise_if_any(issues: Sequence[Issue], source: str, locator: Lines, what: str) -> None:
+def _raise_if_any(issues: Sequence[Issue], source: str, locator: TomlLocator, what: str) -> None:
     if issues:
         problems = _dedupe(Problem(source, locate(i.loc), i.message, locator.line_of(i.loc)) for i in issues)
         raise FrameworkFileError(f"{what} {source} is invalid", problems)

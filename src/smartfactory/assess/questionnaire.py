@@ -24,10 +24,8 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError
-
 from smartfactory.assess.schema import JudgementCriterion, RelativeBenchmarkCriterion
-from smartfactory.assess.shipped import shipped_toml
+from smartfactory.assess.shipped import shipped_texts
 from smartfactory.model.errors import Problem
 from smartfactory.model.text import Text, resolve_language
 
@@ -56,14 +54,7 @@ _NO = ("no", "false")
 @cache
 def problem_texts() -> dict[str, Text]:
     """Every problem's words in English and Chinese, by code, from ``data/answer_problems.toml``."""
-    raw = shipped_toml("data/answer_problems.toml", PROBLEMS_SCHEMA)
-    out: dict[str, Text] = {}
-    for code, value in raw.get("problem", {}).items():
-        try:
-            out[code] = Text.model_validate(value)
-        except ValidationError:
-            raise ValueError(f"data/answer_problems.toml: {code!r} needs non-empty en and zh texts") from None
-    return out
+    return shipped_texts("data/answer_problems.toml", PROBLEMS_SCHEMA, "problem")
 
 
 def problem_text(code: str, params: Mapping[str, Any], lang: str | None) -> str:

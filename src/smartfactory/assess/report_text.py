@@ -27,10 +27,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
 from smartfactory.assess.result import Assessment, CriterionResult, EvidenceItem
-from smartfactory.assess.shipped import shipped_toml
+from smartfactory.assess.shipped import shipped_texts
 from smartfactory.model.text import Text, language_tag, resolve_language
 
 LABELS_SCHEMA = "smartfactory.report_labels/1"
@@ -41,18 +39,7 @@ LABELS_SCHEMA = "smartfactory.report_labels/1"
 @cache
 def load_labels() -> dict[str, Text]:
     """Every report word in English and Chinese, from ``data/report_labels.toml``."""
-    raw = shipped_toml("data/report_labels.toml", LABELS_SCHEMA)
-    table = raw.get("label")
-    if not isinstance(table, dict):
-        raise ValueError("data/report_labels.toml: no [label] table")
-    out: dict[str, Text] = {}
-    for key, value in table.items():
-        try:
-            out[key] = Text.model_validate(value)
-        except ValidationError:
-            message = f"data/report_labels.toml: label {key!r} needs non-empty en and zh texts"
-            raise ValueError(message) from None
-    return out
+    return shipped_texts("data/report_labels.toml", LABELS_SCHEMA, "label")
 
 
 class Words:

@@ -20,18 +20,19 @@ from smartfactory.assess.gaps import blocking_gaps, position_of, targets_of
 from smartfactory.assess.plan import ActionCatalogue, plan_roadmap
 from smartfactory.assess.result import Assessment
 from smartfactory.assess.scoring import Industry
+from smartfactory.kpi.compute import stored_plant
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
 from smartfactory.model.text import choose, resolve_language
-from smartfactory.store import Registry, StoreFolder, TelemetryStore
+from smartfactory.store import EventStore, Registry
 
 
 def assess(
     framework_id: str = DEFAULT_FRAMEWORK,
     answers: Answers | str | Path | None = None,
     plant: Plant | str | Path | None = None,
-    store: TelemetryStore | None = None,
+    store: EventStore | None = None,
     registry: Registry | None = None,
     industry: str | None = None,
     budget_cny: int | None = None,
@@ -69,7 +70,7 @@ def assess(
     if plant is None and store is not None:
         # the registry given holds the plant; without one, the registry beside the telemetry file
         given = registry.get_plant() if registry is not None else None
-        plant = StoreFolder(store.path.parent).plant(given)
+        plant = given if given is not None else stored_plant(store)
     live: dict[str, Evidence] = (
         live_evidence(plant, store, registry, as_of=as_of, days=days, lang=lang) if plant else {}
     )

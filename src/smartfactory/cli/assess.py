@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +15,8 @@ from rich.table import Table
 
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import use_language
+from smartfactory.app.remote import call
+from smartfactory.app.store_ops import assess_store
 from smartfactory.app.workspace import Workspace
 from smartfactory.assess.answers import (
     DEFAULT_FRAMEWORK,
@@ -43,10 +43,8 @@ from smartfactory.assess.schema import (
 )
 from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError
-from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
 from smartfactory.model.text import Lang, Text, parse_language, resolve_language
-from smartfactory.store import Registry, TelemetryStore
 
 
 class Format(StrEnum):
@@ -70,7 +68,12 @@ PlantOption = Annotated[
     Path | None, typer.Option("--plant", help="plant file (default: the plant saved in --store)")
 ]
 StoreOption = Annotated[
-    Path | None, typer.Option("--store", help="store folder: live evidence from telemetry and scenario runs")
+    str | None,
+    typer.Option(
+        "--store",
+        help="store folder or postgresql:// URL: live evidence from telemetry and scenario runs",
+        metavar="FOLDER|URL",
+    ),
 ]
 FrameworkOption = Annotated[
     str | None,
@@ -218,23 +221,10 @@ def _library(folder: Path | None) -> Library:
     return Library(folder)
 
 
-@contextmanager
-def _sources(
-    store: Path | None, plant_file: Path | None
-) -> Iterator[tuple[Plant | None, TelemetryStore | None, Registry | None]]:
-    """The plant, telemetry store and registry the options name, through one workspace, closed afterwards."""
-    plant = load_plant(plant_file) if plant_file is not None else None
-    if store is None:
-        yield plant, None, None
-        return
-    with Workspace.open(store, mode="read", plant=plant) as workspace, workspace.telemetry() as telemetry:
-        yield workspace.plant(), telemetry, workspace.registry
-
-
 def run_assessment(
     answers: Path,
     plant_file: Path | None,
-    store: Path | None,
+    store: str | Path | None,
     framework: str | None,
     industry: str | None,
     budget: int | None,
@@ -254,20 +244,29 @@ def run_assessment(
         written_for = framework_of(text)
         framework = written_for if written_for in library.ids() else DEFAULT_FRAMEWORK
     fw = resolve(framework, library)
+    # checked here first, so a problem in the file reads the same with or without a store
     checked = parse_answers(text, str(answers), fw, allow_missing=allow_missing, lang=chosen)
-    with _sources(store, plant_file) as (plant, telemetry, registry):
+    plant = load_plant(plant_file) if plant_file is not None else None
+    if store is None:
         result = assess(
-            fw.gradient.id,
-            checked,
-            plant,
-            telemetry,
-            registry,
-            industry,
-            budget,
-            chosen,
-            library=library,
-            days=days,
+            fw.gradient.id, checked, plant, None, None, industry, budget, chosen, library=library, days=days
         )
+    else:
+        with Workspace.open(store, mode="read", plant=plant) as workspace:
+            # the live evidence is measured where the store is: here, or in its owner process
+            result = call(
+                workspace,
+                assess_store,
+                framework=framework,
+                answers_text=text,
+                answers_source=str(answers),
+                lang=chosen,
+                allow_missing=allow_missing,
+                industry=industry,
+                budget=budget,
+                days=days,
+                frameworks_dir=str(frameworks_dir.absolute()) if frameworks_dir is not None else None,
+            )
     if fmt is Format.json:
         print(json.dumps(to_json(result), ensure_ascii=False, indent=2))
     elif renderer is not None:

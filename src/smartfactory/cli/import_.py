@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from smartfactory.cli.logs import progress_shown
-from smartfactory.cli.options import DEFAULT_STORE, StoreOption
+from smartfactory.cli.options import DEFAULT_STORE_OPTION, StoreOption
 from smartfactory.cli.render import console
 from smartfactory.connect.files import FileConnector, FileImportConfig, ImportSummary
 from smartfactory.model.plant import Plant
@@ -22,7 +23,7 @@ from smartfactory.store import StoreFolder
 def import_command(
     file: Annotated[Path, typer.Argument(help="a .csv or .parquet export")],
     mapping: Annotated[Path, typer.Option("--map", help="mapping TOML: which columns mean what")],
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     plant_file: Annotated[
         Path | None,
         typer.Option(
@@ -50,7 +51,7 @@ def import_command(
         if plant is None:
             out.print("[yellow]no plant: equipment ids and reason codes are not checked[/yellow]")
         with (
-            StoreFolder(store).open_telemetry("write") as telemetry,
+            closing(StoreFolder.at(store).open_events("write")) as telemetry,
             Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
@@ -70,14 +71,14 @@ def import_command(
     _print_summary(summary)
 
 
-def stored_plant(store: Path) -> Plant | None:
+def stored_plant(store: str | Path) -> Plant | None:
     """The plant saved in the store, or None (then ids and codes are not checked)."""
-    return StoreFolder(store).stored_plant()
+    return StoreFolder.at(store).stored_plant()
 
 
-def _save_plant(store: Path, plant: Plant, plant_file: Path) -> None:
+def _save_plant(store: str | Path, plant: Plant, plant_file: Path) -> None:
     """Keep the plant with the data, so ``kpi`` and later imports find it."""
-    with StoreFolder(store).open_registry() as registry:
+    with StoreFolder.at(store).open_registry() as registry:
         registry.save_plant(plant, str(plant_file), hashlib.sha256(plant_file.read_bytes()).hexdigest())
 
 
@@ -88,6 +89,10 @@ def _print_summary(summary: ImportSummary) -> None:
     table.add_row("rows read", f"{summary.rows_read:,}")
     table.add_row("events stored", f"{summary.stored:,}")
     table.add_row("duplicate events skipped", f"{summary.duplicates:,}")
+    if summary.conflicts:
+        table.add_row("conflicting values quarantined (the stored value stays)", f"{summary.conflicts:,}")
+    if summary.overlaps:
+        table.add_row("overlapping states quarantined", f"{summary.overlaps:,}")
     if summary.open_states:
         table.add_row("open states (last of each equipment, no end yet)", f"{summary.open_states:,}")
     table.add_row("quarantined", f"{summary.quarantined_total:,}")

@@ -22,8 +22,9 @@ from rich.table import Table
 from smartfactory.app import kpis as use
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import language, ngettext, resolve_language, use_language
+from smartfactory.app.remote import call
 from smartfactory.app.workspace import Workspace
-from smartfactory.cli.options import DEFAULT_STORE
+from smartfactory.cli.options import DEFAULT_STORE_OPTION, StoreOption
 from smartfactory.cli.render import console
 from smartfactory.kpi import Per
 from smartfactory.model.plant import Level
@@ -38,7 +39,6 @@ class Format(StrEnum):
     csv = "csv"
 
 
-StoreOption = Annotated[Path, typer.Option("--store", help="store folder")]
 FromOption = Annotated[
     str | None, typer.Option("--from", help="plant-local start date or time (default: first stored day)")
 ]
@@ -60,8 +60,8 @@ app = typer.Typer(
 
 
 @contextmanager
-def _reading(store: Path, plant_file: Path | None, lang: str) -> Iterator[Workspace]:
-    """The store read-only in ``lang`` (the plant of ``--plant`` when given)."""
+def _reading(store: str | Path, plant_file: Path | None, lang: str) -> Iterator[Workspace]:
+    """The store read-only in ``lang`` (the plant of ``--plant`` when given), or through its owner."""
     plant = load_plant(plant_file) if plant_file is not None else None
     with use_language(resolve_language(lang)), Workspace.open(store, mode="read", plant=plant) as workspace:
         yield workspace
@@ -70,7 +70,7 @@ def _reading(store: Path, plant_file: Path | None, lang: str) -> Iterator[Worksp
 @app.callback(invoke_without_command=True)
 def kpi_command(
     ctx: typer.Context,
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     start: FromOption = None,
     end: ToOption = None,
     by: ByOption = Level.line,
@@ -90,7 +90,9 @@ def kpi_command(
     period: use.PeriodArgs = {"start": start, "end": end, "by": by, "per": per, "node": node}
     with _reading(store, plant_file, lang) as workspace:
         if explain is not None:
-            explanation = use.kpi_explanation(workspace, explain, lang=lang, fields=use.CLI_FIELDS, **period)
+            explanation = call(
+                workspace, use.kpi_explanation, kpi=explain, lang=lang, fields=use.CLI_FIELDS, **period
+            )
             if fmt is Format.json:
                 sys.stdout.write(explanation.model_dump_json(indent=2) + "\n")
             else:
@@ -98,7 +100,7 @@ def kpi_command(
             return
         # the table shows the headline KPIs unless asked; json and csv every KPI, as the API
         wanted = [kpi] if kpi else (None if fmt is not Format.table else use.kpi_catalogue().headline)
-        report = use.kpis_report(workspace, kpis=wanted, lang=lang, fields=use.CLI_FIELDS, **period)
+        report = call(workspace, use.kpis_report, kpis=wanted, lang=lang, fields=use.CLI_FIELDS, **period)
         if fmt is Format.json:
             sys.stdout.write(report.model_dump_json(indent=2) + "\n")
         elif fmt is Format.csv:
@@ -110,7 +112,7 @@ def kpi_command(
 
 @app.command("losses")
 def losses_command(
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     start: FromOption = None,
     end: ToOption = None,
     by: ByOption = Level.equipment,
@@ -121,8 +123,15 @@ def losses_command(
 ) -> None:
     """The OEE loss waterfall (hours, by reason) and the downtime Pareto."""
     with _reading(store, plant_file, lang) as workspace:
-        report = use.losses_report(
-            workspace, start=start, end=end, by=by, node=node, lang=lang, fields=use.CLI_FIELDS
+        report = call(
+            workspace,
+            use.losses_report,
+            start=start,
+            end=end,
+            by=by,
+            node=node,
+            lang=lang,
+            fields=use.CLI_FIELDS,
         )
         if fmt is Format.json:
             sys.stdout.write(report.model_dump_json(indent=2) + "\n")
@@ -139,12 +148,12 @@ def list_command(lang: LangOption = "en") -> None:
         console().print(catalogue_table(use.kpi_catalogue()))
 
 
-def headline(store: Path, lang: str = "en") -> None:
+def headline(store: str | Path, lang: str = "en") -> None:
     """Headline KPIs per line and day, then for the whole period (the end of ``smartfactory demo``)."""
     with _reading(store, None, lang) as workspace:
         ids = use.kpi_catalogue().headline
         days, whole = (
-            use.kpis_report(workspace, by=Level.line, per=cut, kpis=ids, fields=use.CLI_FIELDS)
+            call(workspace, use.kpis_report, by=Level.line, per=cut, kpis=ids, fields=use.CLI_FIELDS)
             for cut in (Per.day, Per.window)
         )
         out = console()

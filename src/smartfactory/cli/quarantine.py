@@ -10,27 +10,26 @@ from rich.table import Table
 
 from smartfactory.app.workspace import Workspace
 from smartfactory.cli.import_ import stored_plant
-from smartfactory.cli.options import DEFAULT_STORE, StoreOption
+from smartfactory.cli.options import DEFAULT_STORE_OPTION, StoreOption
 from smartfactory.cli.render import console
 from smartfactory.connect.files import load_mapping, replay
 from smartfactory.model.errors import UserError
 from smartfactory.model.plant_file import load_plant
 from smartfactory.store import StoreFolder
-from smartfactory.store.quarantine import Quarantine
 
 app = typer.Typer(help="Rows and payloads that failed validation (隔离区).", no_args_is_help=True)
 
 
 @app.command("list")
 def list_command(
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     source: Annotated[str | None, typer.Option("--source", help="only sources starting with this")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="only reasons starting with this")] = None,
     limit: Annotated[int, typer.Option("--limit", help="at most this many rows")] = 50,
 ) -> None:
     """Quarantined rows, oldest first, and their count by reason."""
     with Workspace.open(store, mode="read") as workspace, workspace.telemetry() as telemetry:
-        quarantine = Quarantine(telemetry.connection, create=False)
+        quarantine = telemetry.quarantine()
         if not quarantine.exists():
             console().print("the quarantine is empty")
             return
@@ -49,11 +48,11 @@ def list_command(
 @app.command("show")
 def show_command(
     entry_id: Annotated[int, typer.Argument(help="quarantine id")],
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
 ) -> None:
     """One quarantined row: where it came from, why, and its raw content."""
     with Workspace.open(store, mode="read") as workspace, workspace.telemetry() as telemetry:
-        quarantine = Quarantine(telemetry.connection, create=False)
+        quarantine = telemetry.quarantine()
         entry = quarantine.show(entry_id) if quarantine.exists() else None
     if entry is None:
         raise UserError(f"no quarantined row with id {entry_id}; see `smartfactory quarantine list`")
@@ -71,7 +70,7 @@ def show_command(
 def replay_command(
     source: Annotated[str, typer.Argument(help="the file whose quarantined rows to replay (as imported)")],
     mapping: Annotated[Path, typer.Option("--map", help="the fixed mapping TOML")],
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     plant_file: Annotated[
         Path | None, typer.Option("--plant", help="plant file (default: the plant saved in the store)")
     ] = None,
@@ -82,7 +81,7 @@ def replay_command(
     """Re-run a file's quarantined rows through a fixed mapping; rows that now pass are stored."""
     loaded = load_mapping(mapping)
     plant = load_plant(plant_file) if plant_file is not None else stored_plant(store)
-    with StoreFolder(store).open_telemetry("write") as telemetry:
+    with StoreFolder.at(store).open_telemetry("write") as telemetry:
         summary = replay(
             telemetry,
             loaded,
@@ -96,6 +95,12 @@ def replay_command(
         f"replayed {summary.tried:,} rows: {summary.stored:,} stored, {summary.duplicates:,} already stored, "
         f"{summary.removed:,} removed from quarantine"
     )
+    if summary.refused:
+        out.print(
+            f"the store refused {summary.conflicts:,} conflicting values and {summary.overlaps:,} "
+            "overlapping "
+            "states: they are back in the quarantine with that reason (source store:…)"
+        )
     if summary.still_open:
         out.print(f"{summary.still_open:,} states stay quarantined: the last of each equipment has no end")
     for reason, n in summary.still_failing.most_common():

@@ -12,12 +12,14 @@ from rich.table import Table
 
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import resolve_language, use_language
+from smartfactory.app.remote import call
+from smartfactory.app.store_ops import run_scenario
+from smartfactory.app.workspace import Workspace
 from smartfactory.assess.framework import shipped
-from smartfactory.cli.options import DEFAULT_STORE
+from smartfactory.cli.options import DEFAULT_STORE, folder_only
 from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError
 from smartfactory.scenarios import SCENARIOS, BenchmarkRow, scenario_class
-from smartfactory.scenarios.recording import begin_run, complete_run
 from smartfactory.store import ScenarioRunRecord, StoreFolder, list_scenario_runs
 
 DATA_ENV = "SMARTFACTORY_DATA"
@@ -114,33 +116,23 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the run as JSON")] = False,
 ) -> None:
     """Train or solve on the plant's stored data, keep the results, record the run as evidence."""
-    cls = scenario_class(name)
+    folder_only(store, "scenario run")
+    card = scenario_class(name).card
     folder = StoreFolder(store)
-    if not folder.has_registry():
+    if not folder.has_registry() or not folder.telemetry_path.exists():
         raise UserError(f"no store at {store}: run `smartfactory simulate` or `ingest` first")
-    with folder.open_registry() as registry:
-        plant = folder.required(registry.get_plant())
-        card = cls.card
-        run_id = begin_run(registry, plant.plant.id, name, cls)
-        result, metrics = complete_run(registry, run_id, cls, store)
-    report = {
-        "run_id": run_id,
-        "scenario": name,
-        "official_scenario": result.official_scenario,
-        "uses_ai": card.uses_ai,
-        "metrics": metrics,
-        "artefacts": result.artefacts,
-        "notes": result.notes,
-    }
+    # the scenario writes its results into the store: this process writes, or the store's owner runs it
+    with Workspace.open(store, mode="write", via_owner=True) as workspace:
+        run = call(workspace, run_scenario, name=name)
     if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(run.model_dump(mode="json"), ensure_ascii=False, indent=2, default=str))
         return
     table = Table(title=f"{name}: {card.title.en} / {card.title.zh}", title_justify="left", show_header=False)
-    for key, value in metrics.items():
+    for key, value in run.metrics.items():
         table.add_row(key, f"{value:,.4g}")
     console().print(table)
     console().print(
-        f"recorded run {run_id} as {result.official_scenario} evidence; artefacts: {result.artefacts}"
+        f"recorded run {run.run_id} as {run.official_scenario} evidence; artefacts: {run.artefacts}"
     )
 
 

@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from smartfactory.cli.logs import progress_shown
-from smartfactory.cli.options import DEFAULT_STORE, DEMO_START
+from smartfactory.cli.options import DEFAULT_STORE, DEMO_START, STORE_HELP
 from smartfactory.cli.render import console
 from smartfactory.cli.summary import show_summary
 from smartfactory.model.calendar import local_epoch
@@ -23,7 +23,7 @@ from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import load_plant
 from smartfactory.simulate import Fault, ParquetSink, SimulationResult, check_faults, simulate
 from smartfactory.simulate.pace import parse_speed
-from smartfactory.store import StoreFolder, TelemetryStore
+from smartfactory.store import EventStore, StoreFolder
 
 
 def simulate_command(
@@ -32,7 +32,8 @@ def simulate_command(
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same events")] = 0,
     start: Annotated[str | None, typer.Option(help="local start date or time, e.g. 2026-03-02")] = None,
     store: Annotated[
-        Path | None, typer.Option("--store", help="store folder (default .smartfactory)")
+        str | None,
+        typer.Option("--store", help=f"{STORE_HELP} (default .smartfactory)", metavar="FOLDER|URL"),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="write Parquet files instead: FILE.parquet")
@@ -95,7 +96,7 @@ def simulate_command(
         return
     folder = store or DEFAULT_STORE
     result = run_into_store(plant, plant_file, folder, begin, days, seed, faults, quiet=as_json)
-    report_run(result, as_json, where={"store": str(folder)})
+    report_run(result, as_json, where={"store": StoreFolder.at(folder).location})
     if not as_json:
         show_summary(plant, folder)
 
@@ -174,7 +175,7 @@ class TwinRun:
 def run_into_store(
     plant: Plant,
     plant_file: Path,
-    folder: Path,
+    folder: str | Path,
     begin: datetime,
     days: float,
     seed: int,
@@ -182,16 +183,16 @@ def run_into_store(
     *,
     quiet: bool,
 ) -> SimulationResult:
-    """Simulate into the store folder and record the plant and the run in its registry."""
-    store = StoreFolder(folder)
-    telemetry = store.open_telemetry("write")
+    """Simulate into the store (folder or PostgreSQL URL); record the plant and the run in its registry."""
+    store = StoreFolder.at(folder)
+    telemetry = store.open_events("write")
     registry = store.open_registry()
     try:
         digest = hashlib.sha256(plant_file.read_bytes()).hexdigest()
         registry.save_plant(plant, str(plant_file), digest)
         # the twin's own conversion, so an explicit offset in --start is honoured the same way
         start_utc = datetime.fromtimestamp(local_epoch(begin, ZoneInfo(plant.plant.timezone)), UTC)
-        run_id = registry.record_run(plant.plant.id, seed, start_utc, days, str(folder))
+        run_id = registry.record_run(plant.plant.id, seed, start_utc, days, store.location)
         try:
             result = _run(plant, telemetry, TwinRun(begin, days, seed, faults), quiet=quiet)
         except BaseException:
@@ -204,7 +205,7 @@ def run_into_store(
     return result
 
 
-def _run(plant: Plant, sink: TelemetryStore | ParquetSink, run: TwinRun, *, quiet: bool) -> SimulationResult:
+def _run(plant: Plant, sink: EventStore | ParquetSink, run: TwinRun, *, quiet: bool) -> SimulationResult:
     if quiet or not progress_shown():
         return simulate(plant, sink, start=run.begin, days=run.days, seed=run.seed, faults=run.faults)
     with Progress(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,7 +11,7 @@ from rich.table import Table
 
 from smartfactory.app.accounts import add_user, list_users, remove_user, role_of, set_password, set_role
 from smartfactory.app.sessions import issue_token
-from smartfactory.cli.options import DEFAULT_STORE
+from smartfactory.cli.options import DEFAULT_STORE_OPTION, STORE_HELP
 from smartfactory.cli.render import console
 from smartfactory.model.errors import UserError
 from smartfactory.store import Registry, StoreFolder
@@ -21,7 +20,9 @@ MAX_TOKEN_DAYS = 36_500  # a hundred years; a longer one would overflow the expi
 
 app = typer.Typer(help="Users of the web dashboard and the API (用户).", no_args_is_help=True)
 
-StoreOption = Annotated[Path, typer.Option("--store", help="store folder (its registry holds the users)")]
+StoreOption = Annotated[
+    str, typer.Option("--store", help=f"{STORE_HELP}: its registry holds the users", metavar="FOLDER|URL")
+]
 RegistryOption = Annotated[
     str | None, typer.Option("--registry", help="registry database URL (default: the store's SQLite file)")
 ]
@@ -35,8 +36,8 @@ PasswordOption = Annotated[
 ]
 
 
-def _registry(store: Path, url: str | None) -> Registry:
-    return StoreFolder(store, url).open_registry()
+def _registry(store: str, url: str | None) -> Registry:
+    return StoreFolder.at(store, url).open_registry()
 
 
 def _password(given: str | None) -> str:
@@ -54,7 +55,7 @@ def add_command(
     role: Annotated[str, typer.Option(help="viewer, engineer or admin")] = "viewer",
     name: Annotated[str | None, typer.Option("--name", help="display name")] = None,
     password: PasswordOption = None,
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     registry: RegistryOption = None,
 ) -> None:
     """Add a user."""
@@ -67,7 +68,7 @@ def add_command(
 @app.command("list")
 def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     registry: RegistryOption = None,
 ) -> None:
     """List the users."""
@@ -99,7 +100,7 @@ def list_command(
 @app.command("remove")
 def remove_command(
     username: Annotated[str, typer.Argument(help="user name")],
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     registry: RegistryOption = None,
 ) -> None:
     """Remove a user, their sessions and API tokens."""
@@ -112,7 +113,7 @@ def remove_command(
 def passwd_command(
     username: Annotated[str, typer.Argument(help="user name")],
     password: PasswordOption = None,
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     registry: RegistryOption = None,
 ) -> None:
     """Set a new password (signs the user out everywhere)."""
@@ -125,7 +126,7 @@ def passwd_command(
 def role_command(
     username: Annotated[str, typer.Argument(help="user name")],
     role: Annotated[str, typer.Argument(help="viewer, engineer or admin")],
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     registry: RegistryOption = None,
 ) -> None:
     """Give a user another role."""
@@ -140,7 +141,7 @@ def token_command(
     username: Annotated[str, typer.Argument(help="user name")],
     name: Annotated[str, typer.Option("--name", help="what the token is for")] = "script",
     days: Annotated[float | None, typer.Option(help="expires after this many days (default never)")] = None,
-    store: StoreOption = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     registry: RegistryOption = None,
 ) -> None:
     """Issue an API token (shown once): send it as 'Authorization: Bearer TOKEN'."""

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from smartfactory.model.errors import PlantFileError, Problem, UserError
 from smartfactory.model.plant import Plant, SourceDecl
-from smartfactory.model.plant_file import TomlLocator, dotted, load_plant
+from smartfactory.model.plant_file import TomlLocator, dotted, parse_plant, read_text_file
 from smartfactory.model.registry import registered, target_module
 
 if TYPE_CHECKING:
@@ -86,19 +86,24 @@ def load_plant_with_sources(path: str | Path) -> Plant:
     the plant is valid, against the plant itself (equipment and signals a source names) for the
     kinds whose package offers ``plant_problems(config, plant, source)``.
     """
-    plant = load_plant(path, checks=(source_settings_problems,))
-    text = Path(path).read_text(encoding="utf-8")
+    path = Path(path)
+    return parse_plant_with_sources(read_text_file(path, "plant file", PlantFileError), str(path))
+
+
+def parse_plant_with_sources(text: str, source: str) -> Plant:
+    """The text of a plant file (``source`` names it in errors), checked like ``load_plant_with_sources``."""
+    plant = parse_plant(text, source, checks=(source_settings_problems,))
     locator = TomlLocator(text)
     problems: list[Problem] = []
     for i, decl in enumerate(plant.sources):
         check = getattr(target_module(KINDS[decl.kind]), "plant_problems", None)
         if check is None:
             continue
-        for problem in check(source_config(decl), plant, str(path)):
+        for problem in check(source_config(decl), plant, source):
             loc: tuple[int | str, ...] = ("source", i, *_loc(problem.location))
-            problems.append(Problem(str(path), dotted(loc), problem.message, locator.line_of(loc)))
+            problems.append(Problem(source, dotted(loc), problem.message, locator.line_of(loc)))
     if problems:
-        raise PlantFileError(f"plant file {path} is invalid", problems)
+        raise PlantFileError(f"plant file {source} is invalid", problems)
     return plant
 
 
@@ -115,8 +120,8 @@ def source_config(decl: SourceDecl) -> BaseModel:
     return config_schema(decl.kind).model_validate(decl.settings())
 
 
-def build_sources(plant: Plant, writer: IngestWriter, only: Iterable[str] | None = None) -> list[LiveSource]:
-    """One live source per ``[[source]]`` of the plant (or those named in ``only``)."""
+def chosen_sources(plant: Plant, only: Iterable[str] | None) -> set[str] | None:
+    """The source ids of ``only`` (None: all), a UserError naming those the plant does not declare."""
     wanted = set(only) if only is not None else None
     declared = {d.id for d in plant.sources}
     if wanted is not None and wanted - declared:
@@ -124,6 +129,12 @@ def build_sources(plant: Plant, writer: IngestWriter, only: Iterable[str] | None
             f"no source {', '.join(sorted(wanted - declared))} in the plant; sources: "
             f"{', '.join(sorted(declared)) or 'none'}"
         )
+    return wanted
+
+
+def build_sources(plant: Plant, writer: IngestWriter, only: Iterable[str] | None = None) -> list[LiveSource]:
+    """One live source per ``[[source]]`` of the plant (or those named in ``only``)."""
+    wanted = chosen_sources(plant, only)
     out = []
     for decl in plant.sources:
         if wanted is not None and decl.id not in wanted:

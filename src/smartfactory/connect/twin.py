@@ -29,19 +29,21 @@ class TwinRun:
     messages: int
 
 
-class _Counting:
-    """Counts events per type on their way to the real sink."""
+class Counting:
+    """Counts events per type on their way to the real sink (what the twin sent)."""
 
     def __init__(self, sink: EventSink) -> None:
         self.sink = sink
         self.events = {t.value: 0 for t in EventType}
 
     def write(self, event_type: EventType, batch: pa.Table | pa.RecordBatch) -> int:
+        """Pass the batch on and count its rows."""
         n = self.sink.write(event_type, batch)
         self.events[event_type.value] += int(batch.num_rows)
         return n
 
     def close(self) -> None:
+        """Close the real sink (a publisher waits until the broker acknowledged everything)."""
         self.sink.close()
 
 
@@ -62,7 +64,7 @@ def publish_mqtt(
     from smartfactory.connect.mqtt import MqttPublisher
 
     publisher = MqttPublisher(plant, url, sparkplug=sparkplug, batch_points=batch_points)
-    sink = _Counting(publisher)
+    sink = Counting(publisher)
     try:
         result = simulate_paced(
             plant, sink, start=start, days=days, seed=seed, speed=speed, faults=faults, stop=stop
@@ -92,7 +94,7 @@ async def serve_opcua(
     try:
         if ready is not None:
             ready.set()
-        sink = _Counting(server.sink(asyncio.get_running_loop()))
+        sink = Counting(server.sink(asyncio.get_running_loop()))
         result = await asyncio.to_thread(
             simulate_paced,
             plant,

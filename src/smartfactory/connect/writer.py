@@ -7,9 +7,12 @@ events, closed states, open states and quarantined payloads together. Its acks r
 the commit — or after the batch is fsynced to the spool when the store cannot take writes — so
 a source that redelivers unacknowledged messages after a crash loses nothing.
 
-``share_store=True`` closes the store after each commit, so other processes (an import, a KPI
-report) can open it between commits; while one holds it, batches go to the spool and are
-replayed in order when the store is free again.
+The writer either opens the store folder itself (a process of its own that holds nothing else)
+or is given ``store``: how to reach a store its caller already holds open (``Workspace.writing``
+of ``smartfactory serve --ingest``), since DuckDB allows one writer process per file and a second
+connection of the same process to the file would be a second database. When the store cannot
+take writes (held by another process, an I/O error), batches go to the spool and are replayed in
+order once it can again.
 """
 
 from __future__ import annotations
@@ -18,17 +21,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from smartfactory.connect.live import EventBatch
-from smartfactory.connect.open_states import OpenStates
+from smartfactory.connect.open_states import OpenState, OpenStates
 from smartfactory.connect.spool import Spool
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.model.events import EventType
+from smartfactory.store.integrity import WriteReport
 from smartfactory.store.quarantine import Quarantine, Rejected
 from smartfactory.store.telemetry import TelemetryStore
 
@@ -37,6 +43,10 @@ logger = logging.getLogger(__name__)
 SPOOL_FOLDER = "spool"
 
 _REJECTED_SCHEMA = pa.schema([("source", pa.string()), ("reason", pa.string()), ("raw", pa.binary())])
+
+
+StoreAccess = Callable[[], AbstractContextManager[TelemetryStore]]
+"""How a writer reaches a store its caller holds open: one ``with`` per commit (``Workspace.writing``)."""
 
 
 class StoreUnavailable(Exception):
@@ -52,6 +62,8 @@ class WriterStats:
     points: int = 0
     stored: int = 0
     duplicates: int = 0
+    conflicts: int = 0  # same key, other value: quarantined with both values
+    overlaps: int = 0  # states overlapping stored ones: quarantined
     quarantined: int = 0
     spooled_points: int = 0
     spooled_segments: int = 0
@@ -69,8 +81,8 @@ class WriterStats:
 
 @dataclass
 class _Outcome:
-    stored: int = 0
-    quarantined: int = 0
+    rows: WriteReport = field(default_factory=WriteReport)  # what the store did with the events
+    quarantined: int = 0  # payloads the sources or the open states refused
     spooled: bool = False
     replayed: int = 0
 
@@ -85,7 +97,7 @@ class IngestWriter:
         max_rows: int = 20_000,
         max_delay_s: float = 0.25,
         max_backlog_rows: int | None = None,
-        share_store: bool = False,
+        store: StoreAccess | None = None,
         retry_s: float = 1.0,
     ) -> None:
         if max_rows <= 0 or max_delay_s <= 0:
@@ -94,14 +106,16 @@ class IngestWriter:
         self.max_rows = max_rows
         self.max_delay_s = max_delay_s
         self.max_backlog_rows = max_backlog_rows or 4 * max_rows
-        self.share_store = share_store
         self.retry_s = retry_s
         self.batch = EventBatch()
         self.stats = WriterStats()
         self.spool = Spool(self.folder / SPOOL_FOLDER)
         self.stats.spool_pending = self.spool.pending()
         self.open_states = OpenStates()
+        # given: the caller's store, never closed here; else the folder, opened by the writer
+        self._access: StoreAccess = store if store is not None else self._own_store
         self._store: TelemetryStore | None = None
+        self._prepared = False  # the open states are loaded and the quarantine table exists
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -125,14 +139,13 @@ class IngestWriter:
     # --- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the store (or note it is busy) and start committing in the background."""
+        """Reach the store (or note it is busy) and start committing in the background."""
         if self._task is not None:
             return
-        if not self.share_store:
-            try:
-                await asyncio.to_thread(self._open)
-            except StoreUnavailable as exc:
-                self._unavailable(exc)
+        try:
+            await asyncio.to_thread(self._prepare_now)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
         self._task = asyncio.create_task(self._loop(), name="ingest-writer")
 
     async def flush(self) -> None:
@@ -140,7 +153,7 @@ class IngestWriter:
         await self._commit_current()
 
     async def stop(self) -> None:
-        """Commit what is left, run its acks, close the store."""
+        """Commit what is left, run its acks, close the store if the writer opened it."""
         self._stopping = True
         if self._task is not None:
             # never cancel: a commit in flight must finish before the store closes
@@ -184,8 +197,12 @@ class IngestWriter:
         self.stats.last_commit_s = time.perf_counter() - started
         self.stats.messages += batch.messages
         self.stats.points += batch.points
-        self.stats.stored += outcome.stored
-        self.stats.quarantined += outcome.quarantined
+        self.stats.stored += outcome.rows.stored
+        self.stats.duplicates += outcome.rows.duplicates
+        self.stats.conflicts += outcome.rows.conflicts
+        self.stats.overlaps += outcome.rows.overlaps
+        # the store quarantines conflicts and overlaps itself, in the same transaction
+        self.stats.quarantined += outcome.quarantined + outcome.rows.refused
         self.stats.replayed_segments += outcome.replayed
         if outcome.spooled:
             self.stats.spooled_points += batch.points
@@ -210,7 +227,6 @@ class IngestWriter:
             except StoreUnavailable as exc:
                 self._unavailable(exc)
         if not tables:
-            self._release()
             return outcome
         if self.stats.spool_pending:
             # keep the order: nothing newer may reach the store before what waits in the spool
@@ -218,67 +234,67 @@ class IngestWriter:
             outcome.spooled = True
             return outcome
         try:
-            stored, quarantined = self._commit(tables)
-            outcome.stored += stored
-            outcome.quarantined += quarantined
+            self._commit(tables, outcome)
             self.stats.store_available = True
         except StoreUnavailable as exc:
             self._unavailable(exc)
             self._to_spool(tables)
             outcome.spooled = True
-        self._release()
         return outcome
 
-    def _commit(self, tables: dict[str, pa.Table]) -> tuple[int, int]:
-        store = self._open()
-        connection = store.connection
-        try:
-            connection.execute("BEGIN TRANSACTION")
-            stored = 0
-            quarantined_rows: list[Rejected] = []
-            changed = {}
-            if "changes" in tables:
-                applied = self.open_states.apply(tables["changes"])
-                quarantined_rows.extend(applied.rejected)
-                changed = applied.changed
-                if applied.intervals.num_rows:
-                    tables = dict(tables)
-                    tables[EventType.states.value] = (
-                        pa.concat_tables([tables[EventType.states.value], applied.intervals])
-                        if EventType.states.value in tables
-                        else applied.intervals
-                    )
-            for event_type in EventType:
-                table = tables.get(event_type.value)
-                if table is not None and table.num_rows:
-                    stored += store.write(event_type, table)
-            if "rejected" in tables:
-                quarantined_rows.extend(
-                    Rejected(r["source"], r["reason"], r["raw"]) for r in tables["rejected"].to_pylist()
-                )
-            quarantined = Quarantine(connection).add(quarantined_rows) if quarantined_rows else 0
-            self.open_states.save(connection, changed)
-            connection.execute("COMMIT")
-        except (duckdb.IOException, OSError) as exc:
-            self._rollback(connection)
-            self._drop_store()
-            raise StoreUnavailable(str(exc)) from exc
-        except BaseException:
-            self._rollback(connection)
-            raise
+    def _commit(self, tables: dict[str, pa.Table], outcome: _Outcome) -> None:
+        """One batch in one transaction (the store's: it keeps this process's other writers out too)."""
+        rows = WriteReport()
+        with ExitStack() as stack:
+            store = self._enter(stack)
+            try:
+                with store.transaction():
+                    quarantined, changed = self._write(store, tables, rows)
+            except (duckdb.IOException, OSError) as exc:
+                self._drop_store()
+                raise StoreUnavailable(str(exc)) from exc
         self.open_states.commit(changed)
-        return stored, quarantined
+        outcome.rows += rows
+        outcome.quarantined += quarantined
+
+    def _write(
+        self, store: TelemetryStore, tables: dict[str, pa.Table], rows: WriteReport
+    ) -> tuple[int, dict[str, OpenState]]:
+        """One batch's writes inside the caller's transaction: (quarantined, changed open states)."""
+        connection = store.connection
+        quarantined_rows: list[Rejected] = []
+        changed: dict[str, OpenState] = {}
+        if "changes" in tables:
+            applied = self.open_states.apply(tables["changes"])
+            quarantined_rows.extend(applied.rejected)
+            changed = applied.changed
+            if applied.intervals.num_rows:
+                tables = dict(tables)
+                tables[EventType.states.value] = (
+                    pa.concat_tables([tables[EventType.states.value], applied.intervals])
+                    if EventType.states.value in tables
+                    else applied.intervals
+                )
+        for event_type in EventType:
+            table = tables.get(event_type.value)
+            if table is not None and table.num_rows:
+                rows += store.write_report(event_type, table)
+        if "rejected" in tables:
+            quarantined_rows.extend(
+                Rejected(r["source"], r["reason"], r["raw"]) for r in tables["rejected"].to_pylist()
+            )
+        quarantined = Quarantine(connection).add(quarantined_rows) if quarantined_rows else 0
+        self.open_states.save(connection, changed)
+        return quarantined, changed
 
     def _replay(self, outcome: _Outcome) -> None:
         """Commit every spooled segment, oldest first, counting into ``outcome`` as it goes."""
         for segment in self.spool.segments():
-            rows, rejected = self._commit(segment.tables())
+            self._commit(segment.tables(), outcome)
             # removed only once committed: a crash here replays it again, which stores nothing twice
             self.spool.remove(segment)
             self.stats.spool_pending = self.spool.pending()
             outcome.replayed += 1
-            outcome.stored += rows
-            outcome.quarantined += rejected
 
     def _to_spool(self, tables: dict[str, pa.Table]) -> None:
         self.spool.append(tables)
@@ -290,23 +306,31 @@ class IngestWriter:
         self._next_retry = time.monotonic() + self.retry_s
         logger.warning("store unavailable, spooling: %s", exc)
 
-    def _open(self) -> TelemetryStore:
-        if self._store is not None:
-            return self._store
+    def _enter(self, stack: ExitStack) -> TelemetryStore:
+        """The store for one commit, prepared on first use; StoreUnavailable when it cannot be had."""
         try:
-            store = TelemetryStore.open(self.folder, "write")
-        except StoreLockedError as exc:
+            store = stack.enter_context(self._access())
+        except (StoreLockedError, duckdb.IOException, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
-        except UserError as exc:
+        except UserError as exc:  # e.g. a folder that cannot be created
             raise StoreUnavailable(str(exc)) from exc
-        self.open_states.load(store.connection)
-        Quarantine(store.connection)
-        self._store = store
+        if not self._prepared:
+            self.open_states.load(store.connection)
+            Quarantine(store.connection)
+            self._prepared = True
         return store
 
-    def _release(self) -> None:
-        if self.share_store:
-            self._close()
+    def _prepare_now(self) -> None:
+        with ExitStack() as stack:
+            self._enter(stack)
+
+    @contextmanager
+    def _own_store(self) -> Iterator[TelemetryStore]:
+        """The folder's store, opened by this writer on first use and kept until ``stop``."""
+        if self._store is None:
+            self._store = TelemetryStore.open(self.folder, "write")
+            self._prepared = False
+        yield self._store
 
     def _close(self) -> None:
         if self._store is not None:
@@ -317,15 +341,12 @@ class IngestWriter:
             self._store = None
 
     def _drop_store(self) -> None:
+        # the open states are read again from what the store kept when it is next reached
+        self._prepared = False
         store, self._store = self._store, None
         if store is not None:
             with contextlib.suppress(duckdb.Error):
                 store.connection.close()
-
-    @staticmethod
-    def _rollback(connection: duckdb.DuckDBPyConnection) -> None:
-        with contextlib.suppress(duckdb.Error):
-            connection.execute("ROLLBACK")
 
 
 def _batch_tables(batch: EventBatch) -> dict[str, pa.Table]:

@@ -27,7 +27,7 @@ from smartfactory.kpi.periods import CalendarFrame, Per, Window, calendar_frame,
 from smartfactory.model.errors import UserError
 from smartfactory.model.hierarchy import build_tree
 from smartfactory.model.plant import Level, Plant
-from smartfactory.store import StoreFolder, TelemetryStore
+from smartfactory.store import EventStore, PgTelemetryStore, StoreFolder, TelemetryStore
 
 KEY_COLUMNS = ["node", "level", "period_start", "period_end", "shift"]
 
@@ -117,7 +117,7 @@ def compute(
 
 
 def compute_result(
-    store: TelemetryStore,
+    store: EventStore,
     start: date | datetime | str,
     end: date | datetime | str,
     *,
@@ -129,12 +129,14 @@ def compute_result(
     ``plant`` defaults to the one saved in the store folder's registry.
     """
     plant = plant or stored_plant(store)
-    backend = ibis.duckdb.from_connection(store.connection)
-    return compute_on(backend, plant, start, end, **options)
+    return compute_on(store.ibis_backend(), plant, start, end, **options)
 
 
-def stored_plant(store: TelemetryStore) -> Plant:
+def stored_plant(store: EventStore) -> Plant:
     """The plant saved in the registry of the store's folder (a UserError naming the fix when none)."""
+    if isinstance(store, PgTelemetryStore):
+        return StoreFolder.at(store.url).plant()
+    assert isinstance(store, TelemetryStore)
     return StoreFolder(store.path.parent).plant()
 
 

@@ -108,6 +108,21 @@ def plant_tables(plant: Plant) -> PlantTables:
     )
 
 
+# Float sums (energy, capability) are taken in fixed point: each value as an integer number of
+# 2⁻³⁶ units (about 1.5e-11), summed exactly as integers, so a sum does not depend on the order a
+# parallel aggregate adds in, and the same query gives the same digits every time and on every
+# engine. A value moves by at most 7.3e-12; a sum of one equipment and period may reach 1.3e8.
+FIXED = float(2**36)
+
+
+def _fixed(x: ir.FloatingValue) -> ir.IntegerValue:
+    return (x * FIXED).round()
+
+
+def _unfixed(total: ir.IntegerScalar) -> ir.FloatingScalar:
+    return total.cast("float64") / FIXED
+
+
 def _micros(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
     return later.delta(earlier, unit="microsecond")
 
@@ -337,9 +352,9 @@ class _Query:
         m = m.mutate(
             _delta=ibis.cases((m._prev.isnull(), 0.0), (m.value < m._prev, m.value), else_=m.value - m._prev)
         )
-        m = m.filter(m.ts >= self.lo)
+        m = m.filter(m.ts >= self.lo).mutate(_delta=_fixed(m._delta))
         readings = _locate(m, "ts", self.segments, ["equipment", "_delta"])
-        return readings.group_by(KEYS).aggregate(energy_kwh=readings._delta.sum())
+        return readings.group_by(KEYS).aggregate(energy_kwh=_unfixed(readings._delta.sum()))
 
     def capability(self) -> ir.Table:
         """CN, CZ, CZZ: characteristic measurements against the target of the product made."""
@@ -357,7 +372,8 @@ class _Query:
         x = x.join(targets, [x.product == targets.product, x.target_key == targets.target_key]).select(
             x.equipment, x.ts, _z=(x.value - targets.target) / x.tolerance
         )
-        samples = _locate(x, "ts", self.segments, ["equipment", "_z"])
+        x = x.mutate(_zz=_fixed(x._z * x._z), _z=_fixed(x._z))
+        samples = _locate(x, "ts", self.segments, ["equipment", "_z", "_zz"])
         return samples.group_by(KEYS).aggregate(
-            cn=samples.count(), cz=samples._z.sum(), czz=(samples._z * samples._z).sum()
+            cn=samples.count(), cz=_unfixed(samples._z.sum()), czz=_unfixed(samples._zz.sum())
         )

@@ -19,7 +19,7 @@ from smartfactory.kpi.labels import labels
 from smartfactory.kpi.periods import Category, Per, Window
 from smartfactory.model.plant import Level, Plant
 from smartfactory.model.text import Text
-from smartfactory.store import TelemetryStore
+from smartfactory.store import EventStore
 
 H = 3600.0
 
@@ -69,7 +69,7 @@ class LossReport:
 
 
 def losses(
-    store: TelemetryStore,
+    store: EventStore,
     start: date | datetime | str,
     end: date | datetime | str,
     *,
@@ -79,7 +79,7 @@ def losses(
 ) -> LossReport:
     """The loss waterfall per node at ``by`` and the downtime Pareto, for the stored plant."""
     plant = plant or stored_plant(store)
-    return losses_on(ibis.duckdb.from_connection(store.connection), plant, start, end, by=by, node=node)
+    return losses_on(store.ibis_backend(), plant, start, end, by=by, node=node)
 
 
 def losses_on(

@@ -169,56 +169,46 @@ def _unwrap(annotation: Any) -> Any:
 
 
 class TomlLocator:
-    """Finds the line of a TOML location: tomllib gives none for valid TOML."""
+    """Finds where a table, an entry of a table array or a key is written in one TOML text: tomllib
+    gives no line for valid TOML."""
 
     _header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
-        self.headers: list[tuple[int, str, bool]] = []
-        for number, line in enumerate(self.lines, start=1):
-            match = self._header.match(line)
-            if match:
-                self.headers.append((number, match.group(1), line.lstrip().startswith("[[")))
+        self.headers = [
+            (n, m.group(1)) for n, line in enumerate(self.lines, 1) if (m := self._header.match(line))
+        ]
 
     def line_of(self, loc: Sequence[int | str]) -> int | None:
-        lo, hi = 1, len(self.lines) + 1
-        prefix = ""
-        best: int | None = None
-        parts = list(loc)
-        i = 0
-        while i < len(parts):
-            part = parts[i]
+        """The line of the deepest part of ``loc`` found; keys inside inline tables give their key's line."""
+        lo, hi, prefix, best = 1, len(self.lines) + 1, "", None
+        for i, part in enumerate(loc):
             if isinstance(part, int):
-                i += 1
                 continue
+            after = loc[i + 1] if i + 1 < len(loc) else None
             name = f"{prefix}.{part}" if prefix else part
-            candidates = [h for h in self.headers if h[1] == name and lo <= h[0] < hi]
-            if candidates:
-                index = 0
-                if i + 1 < len(parts) and isinstance(parts[i + 1], int):
-                    index = int(parts[i + 1])
-                    i += 1
-                if index >= len(candidates):
-                    return best
-                start = candidates[index][0]
-                end = hi
-                for number, header, _ in self.headers:
-                    if number > start and not header.startswith(name + "."):
-                        end = min(end, number)
-                        break
-                lo, hi, prefix, best = start, end, name, start
-            else:
-                key = re.compile(rf"^\s*{re.escape(str(part))}\s*(\.|=)")
-                for number in range(lo, hi):
-                    if key.match(self.lines[number - 1]) or (number == lo and part in self.lines[number - 1]):
-                        if i + 1 < len(parts) and isinstance(parts[i + 1], int):
-                            # an element of an array written over several lines
-                            return self._element_line(number, int(parts[i + 1]), hi)
-                        return number
+            starts = [n for n, header in self.headers if header == name and lo <= n < hi]
+            if not starts:
+                line = self._key(part, lo, hi)
+                if line is not None and isinstance(after, int):
+                    # an element of an array written over several lines
+                    return self._element_line(line, after, hi)
+                return line or best
+            index = after if isinstance(after, int) else 0
+            if index >= len(starts):
                 return best
-            i += 1
+            start = starts[index]
+            # a table runs to the next header that is not one of its own sub-tables
+            end = next((n for n, h in self.headers if n > start and not h.startswith(f"{name}.")), hi)
+            lo, hi, prefix, best = start, min(end, hi), name, start
         return best
+
+    def _key(self, key: str, lo: int, hi: int) -> int | None:
+        # a table's own keys come before its first sub-table
+        stop = next((n for n, _ in self.headers if lo < n < hi), hi)
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*(\.|=)")
+        return next((n for n in range(lo, stop) if pattern.match(self.lines[n - 1])), None)
 
     def _element_line(self, number: int, index: int, hi: int) -> int:
         """The line where element ``index`` of the array assigned on line ``number`` starts."""

@@ -62,7 +62,79 @@ class QuarantineEntry:
         return self.raw.decode("utf-8", errors="backslashreplace")
 
 
-class Quarantine:
+class QuarantineReader:
+    """What both engines' quarantine tables answer the same way: list, show, count, remove.
+
+    An engine says how it runs SQL (``_rows``) and writes a named parameter (``_param``).
+    """
+
+    _SELECT = "SELECT id, received_at, source, reason, raw, mapping_hash FROM quarantine"
+    _BINARY = ""  # the collation that orders text by its bytes, where the default does not
+
+    def _rows(self, sql: str, params: dict[str, Any]) -> builtins.list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _param(self, name: str) -> str:
+        raise NotImplementedError
+
+    def _removed(self, ids: builtins.list[int]) -> int:
+        raise NotImplementedError
+
+    def add(
+        self,
+        rejected: Iterable[Rejected],
+        mapping_hash: str | None = None,
+        received_at: datetime | None = None,
+    ) -> int:
+        """Quarantine rows; return how many were new (the same source, raw and hash again: none)."""
+        when = (received_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+        items = list(rejected)
+        if not items:
+            return 0
+        return self._added(items, mapping_hash, when)
+
+    def _added(self, items: builtins.list[Rejected], mapping_hash: str | None, when: datetime) -> int:
+        raise NotImplementedError
+
+    def list(
+        self, source: str | None = None, reason: str | None = None, limit: int | None = None
+    ) -> builtins.list[QuarantineEntry]:
+        """Quarantined rows, oldest first; ``source`` matches a prefix (a file matches its lines)."""
+        clauses: builtins.list[str] = []
+        params: dict[str, Any] = {}
+        for name, value in (("source", source), ("reason", reason)):
+            if value is not None:
+                clauses.append(f"starts_with({name}, {self._param(name)})")
+                params[name] = value
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        return [_entry(row) for row in self._rows(f"{self._SELECT} {where} ORDER BY id{tail}", params)]
+
+    def show(self, entry_id: int) -> QuarantineEntry | None:
+        """One quarantined row by id, or None."""
+        rows = self._rows(f"{self._SELECT} WHERE id = {self._param('id')}", {"id": int(entry_id)})
+        return _entry(rows[0]) if rows else None
+
+    def count(self, source: str | None = None) -> dict[str, int]:
+        """Quarantined rows by reason kind (the text before the first ':')."""
+        where, params = (
+            (f"WHERE starts_with(source, {self._param('source')})", {"source": source})
+            if source
+            else ("", {})
+        )
+        rows = self._rows(
+            f"SELECT split_part(reason, ':', 1) AS kind, count(*) FROM quarantine {where} "
+            f"GROUP BY kind ORDER BY count(*) DESC, split_part(reason, ':', 1){self._BINARY}",
+            params,
+        )
+        return {str(kind): int(n) for kind, n in rows}
+
+    def remove(self, ids: Sequence[int]) -> int:
+        """Delete quarantined rows by id (after a successful replay); return how many went."""
+        return self._removed([int(i) for i in ids]) if ids else 0
+
+
+class Quarantine(QuarantineReader):
     """The quarantine table of one telemetry DuckDB connection."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection, *, create: bool = True) -> None:
@@ -77,17 +149,7 @@ class Quarantine:
         ).fetchall()
         return bool(rows and rows[0][0])
 
-    def add(
-        self,
-        rejected: Iterable[Rejected],
-        mapping_hash: str | None = None,
-        received_at: datetime | None = None,
-    ) -> int:
-        """Quarantine rows; return how many were new (the same source, raw and hash again: none)."""
-        when = (received_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-        items = list(rejected)
-        if not items:
-            return 0
+    def _added(self, items: builtins.list[Rejected], mapping_hash: str | None, when: datetime) -> int:
         table = pa.Table.from_pylist(
             [
                 {
@@ -116,51 +178,15 @@ class Quarantine:
             self.connection.unregister("_quarantine_batch")
         return int(rows[0][0]) if rows else 0
 
-    def list(
-        self, source: str | None = None, reason: str | None = None, limit: int | None = None
-    ) -> builtins.list[QuarantineEntry]:
-        """Quarantined rows, oldest first; ``source`` matches a prefix (a file matches its lines)."""
-        clauses: list[str] = []
-        params: dict[str, Any] = {}
-        if source is not None:
-            clauses.append("starts_with(source, $source)")
-            params["source"] = source
-        if reason is not None:
-            clauses.append("starts_with(reason, $reason)")
-            params["reason"] = reason
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        tail = f" LIMIT {int(limit)}" if limit is not None else ""
-        rows = self.connection.execute(
-            "SELECT id, received_at, source, reason, raw, mapping_hash FROM quarantine "
-            f"{where} ORDER BY id{tail}",
-            params,
-        ).fetchall()
-        return [_entry(row) for row in rows]
+    def _rows(self, sql: str, params: dict[str, Any]) -> builtins.list[tuple[Any, ...]]:
+        return self.connection.execute(sql, params).fetchall()
 
-    def show(self, entry_id: int) -> QuarantineEntry | None:
-        """One quarantined row by id, or None."""
-        rows = self.connection.execute(
-            "SELECT id, received_at, source, reason, raw, mapping_hash FROM quarantine WHERE id = $id",
-            {"id": entry_id},
-        ).fetchall()
-        return _entry(rows[0]) if rows else None
+    def _param(self, name: str) -> str:
+        return f"${name}"
 
-    def count(self, source: str | None = None) -> dict[str, int]:
-        """Quarantined rows by reason kind (the text before the first ':')."""
-        where, params = ("WHERE starts_with(source, $source)", {"source": source}) if source else ("", {})
+    def _removed(self, ids: builtins.list[int]) -> int:
         rows = self.connection.execute(
-            f"SELECT split_part(reason, ':', 1) AS kind, count(*) FROM quarantine {where} "
-            "GROUP BY kind ORDER BY count(*) DESC, kind",
-            params,
-        ).fetchall()
-        return {str(kind): int(n) for kind, n in rows}
-
-    def remove(self, ids: Sequence[int]) -> int:
-        """Delete quarantined rows by id (after a successful replay); return how many went."""
-        if not ids:
-            return 0
-        rows = self.connection.execute(
-            "DELETE FROM quarantine WHERE list_contains($ids, id)", {"ids": list(ids)}
+            "DELETE FROM quarantine WHERE list_contains($ids, id)", {"ids": ids}
         ).fetchall()
         return int(rows[0][0]) if rows else 0
 

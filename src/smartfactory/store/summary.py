@@ -7,7 +7,7 @@ from datetime import datetime
 
 from smartfactory.model.events import State
 from smartfactory.model.plant import Plant
-from smartfactory.store.telemetry import TelemetryStore
+from smartfactory.store.postgres import EventStore
 
 
 @dataclass
@@ -27,7 +27,7 @@ class MachineSummary:
 
 
 def summarise(
-    store: TelemetryStore, plant: Plant
+    store: EventStore, plant: Plant
 ) -> tuple[list[MachineSummary], tuple[datetime | None, datetime | None]]:
     """Per-machine totals of everything stored, in plant order, and the period they cover."""
     line_of = plant.line_of_equipment()
@@ -35,29 +35,39 @@ def summarise(
         e.id: MachineSummary(e.id, line_of[e.id], e.networked, {s.value: 0.0 for s in State})
         for e in plant.equipment
     }
-    for equipment, state, seconds in store.connection.execute(
-        'SELECT equipment, state, sum(epoch("end") - epoch("start")) FROM states GROUP BY ALL'
-    ).fetchall():
-        if equipment in rows:
-            rows[equipment].hours[state] = float(seconds) / 3600.0
-    for equipment, good, scrap, rework in store.connection.execute(
-        "SELECT equipment, sum(good), sum(scrap), sum(rework) FROM counts GROUP BY ALL"
-    ).fetchall():
-        if equipment in rows:
-            r = rows[equipment]
-            r.good, r.scrap, r.rework = int(good), int(scrap), int(rework)
+    # SQL both engines run (the PostgreSQL store answers it too)
+    for row in store.query(
+        'SELECT equipment, state, sum(extract(epoch FROM ("end" - "start"))) AS seconds '
+        "FROM states GROUP BY equipment, state"
+    ).to_pylist():
+        if row["equipment"] in rows:
+            rows[row["equipment"]].hours[row["state"]] = float(row["seconds"]) / 3600.0
+    for row in store.query(
+        "SELECT equipment, sum(good) AS good, sum(scrap) AS scrap, sum(rework) AS rework "
+        "FROM counts GROUP BY equipment"
+    ).to_pylist():
+        if row["equipment"] in rows:
+            r = rows[row["equipment"]]
+            r.good, r.scrap, r.rework = int(row["good"]), int(row["scrap"]), int(row["rework"])
     meters = {e.id: e.energy.signal for e in plant.equipment if e.energy is not None}
-    for equipment, signal, used in store.connection.execute(
-        "SELECT equipment, signal, max(value) - min(value) FROM measurements "
-        "WHERE signal IN (SELECT unnest($signals)) GROUP BY ALL",
-        {"signals": sorted(set(meters.values())) or [""]},
-    ).fetchall():
-        if equipment in rows and meters.get(equipment) == signal:
-            rows[equipment].energy_kwh = float(used)
-    for equipment, raised, failures in store.connection.execute(
-        "SELECT equipment, count(*) FILTER (action = 'raised'), "
-        "count(*) FILTER (action = 'raised' AND severity = 'critical') FROM alarms GROUP BY ALL"
-    ).fetchall():
-        if equipment in rows:
-            rows[equipment].alarms, rows[equipment].failures = int(raised), int(failures)
+    signals = sorted(set(meters.values()))
+    if signals:
+        names = {f"s{i}": signal for i, signal in enumerate(signals)}
+        for row in store.query(
+            "SELECT equipment, signal, max(value) - min(value) AS used FROM measurements "
+            f"WHERE signal IN ({', '.join('$' + n for n in names)}) GROUP BY equipment, signal",
+            names,
+        ).to_pylist():
+            if row["equipment"] in rows and meters.get(row["equipment"]) == row["signal"]:
+                rows[row["equipment"]].energy_kwh = float(row["used"])
+    for row in store.query(
+        "SELECT equipment, count(*) FILTER (WHERE action = 'raised') AS raised, "
+        "count(*) FILTER (WHERE action = 'raised' AND severity = 'critical') AS failures "
+        "FROM alarms GROUP BY equipment"
+    ).to_pylist():
+        if row["equipment"] in rows:
+            rows[row["equipment"]].alarms, rows[row["equipment"]].failures = (
+                int(row["raised"]),
+                int(row["failures"]),
+            )
     return list(rows.values()), store.time_range()

@@ -34,9 +34,12 @@ from smartfactory.api.auth.deps import (
 from smartfactory.api.auth.ratelimit import LoginLimiter
 from smartfactory.api.problems import PROBLEM_JSON, ApiProblem, problems_in_schema
 from smartfactory.api.routes import PREFIX, api_router
+from smartfactory.api.routes import ingest as ingest_routes
+from smartfactory.api.routes import owner as owner_routes
 from smartfactory.api.validation import invalid_request
 from smartfactory.app.errors import invalid
 from smartfactory.app.i18n import gettext as _
+from smartfactory.app.ingest import IngestPlan, run_plan, stop_all_ingest
 from smartfactory.app.roles import role_label
 from smartfactory.app.scenarios import wait_for_runs
 from smartfactory.app.workspace import Workspace, WorkspaceSettings
@@ -50,12 +53,34 @@ STATIC = Path(__file__).with_name("static")
 OPENAPI_URL = "/openapi.json"
 
 
-def create_app(settings: WorkspaceSettings, workspace: Workspace | None = None) -> FastAPI:
-    """The whole app over one store; ``workspace`` lets tests share an already open one."""
+def create_app(
+    settings: WorkspaceSettings,
+    workspace: Workspace | None = None,
+    ingest: IngestPlan | None = None,
+    owner_url: str | None = None,
+    owner_command: str = "smartfactory serve",
+) -> FastAPI:
+    """The whole app over one store; ``workspace`` lets tests share an already open one.
+
+    ``owner_url``: this process owns the store; its loopback address is published in the store's
+    owner file (``owner_command`` says what runs) while it serves, so other processes call the use
+    cases through it (``/_owner/v1``).
+
+    ``ingest``: run these live sources in the server's event loop (``serve --ingest``), writing
+    through the workspace, from startup until shutdown.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owner_url is not None:
+            owner_routes.publish(app, settings.store, owner_url, owner_command)
+        if ingest is not None:
+            await run_plan(app.state.workspace, ingest, "serve --ingest")
         yield
+        if owner_url is not None:
+            owner_routes.withdraw(app, settings.store)
+        # the sources' last batch is committed (and acknowledged) before the store may close
+        await stop_all_ingest(app.state.workspace)
         if owned:
             # a scenario run in flight finishes its record before the store closes under it
             await asyncio.to_thread(wait_for_runs, app.state.workspace, 60.0)
@@ -76,6 +101,8 @@ def create_app(settings: WorkspaceSettings, workspace: Workspace | None = None) 
     app.state.settings = settings
     app.state.login_limiter = LoginLimiter(settings.login_failures, settings.login_window_s)
     app.include_router(api_router())
+    app.include_router(owner_routes.router)
+    app.include_router(ingest_routes.owner_router)
     app.include_router(page_router())
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -111,7 +138,7 @@ def create_app(settings: WorkspaceSettings, workspace: Workspace | None = None) 
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith(PREFIX) or request.url.path == OPENAPI_URL
+    return request.url.path.startswith((PREFIX, owner_routes.OWNER_PREFIX)) or request.url.path == OPENAPI_URL
 
 
 def _same_site_path(url: str | None) -> str | None:

@@ -23,8 +23,8 @@ from smartfactory.connect.files.mapping import LoadedMapping, load_mapping
 from smartfactory.connect.files.rows import EVENT_TYPE, Row, RowMapper
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import SCHEMAS
-from smartfactory.store.quarantine import Quarantine
-from smartfactory.store.telemetry import TelemetryStore
+from smartfactory.store.integrity import WriteReport
+from smartfactory.store.postgres import EventStore
 
 Progress = Callable[[int, int], None]
 
@@ -42,20 +42,18 @@ class FileImportConfig(BaseModel):
 
 
 @dataclass
-class ImportSummary:
-    """What an import did."""
+class ImportSummary(WriteReport):
+    """What an import did: what the store did with the mapped rows, and what the mapping refused."""
 
     rows_read: int = 0
-    stored: int = 0
-    duplicates: int = 0
     open_states: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
     newly_quarantined: int = 0
 
     @property
     def quarantined_total(self) -> int:
-        """All rows that failed, new to the quarantine or not."""
-        return sum(self.quarantined.values())
+        """All rows that failed, new to the quarantine or not (the mapping's and the store's)."""
+        return sum(self.quarantined.values()) + self.refused
 
 
 class FileConnector:
@@ -69,7 +67,7 @@ class FileConnector:
     def __init__(
         self,
         config: FileImportConfig,
-        store: TelemetryStore | None = None,
+        store: EventStore | None = None,
         *,
         equipment: set[str] | None = None,
         reasons: set[str] | None = None,
@@ -135,7 +133,7 @@ class FileConnector:
             reasons=self.reasons,
             latest=now + timedelta(seconds=self.config.max_future_s),
         )
-        quarantine = Quarantine(self.store.connection)
+        quarantine = self.store.quarantine()
         event_type = EVENT_TYPE[mapping.kind]
         summary = ImportSummary()
         for rows, done in self._chunks():
@@ -143,9 +141,7 @@ class FileConnector:
             mapped = mapper.map(rows)
             if mapped.rows:
                 table = pa.Table.from_pylist(mapped.rows, schema=SCHEMAS[event_type])
-                stored = self.store.write(event_type, table)
-                summary.stored += stored
-                summary.duplicates += len(mapped.rows) - stored
+                summary += self.store.write_report(event_type, table)
             summary.quarantined.update(mapped.kinds)
             summary.newly_quarantined += quarantine.add(mapped.rejected, self.loaded.digest)
             if self.progress is not None:

@@ -12,17 +12,16 @@ import pyarrow as pa
 from smartfactory.connect.files.mapping import LoadedMapping
 from smartfactory.connect.files.rows import EVENT_TYPE, RowMapper
 from smartfactory.model.events import SCHEMAS
+from smartfactory.store.integrity import WriteReport
 from smartfactory.store.quarantine import Quarantine, QuarantineEntry
 from smartfactory.store.telemetry import TelemetryStore
 
 
 @dataclass
-class ReplaySummary:
-    """What a replay did."""
+class ReplaySummary(WriteReport):
+    """What a replay did: the store's report on the rows that now pass, and what still fails."""
 
     tried: int = 0
-    stored: int = 0
-    duplicates: int = 0
     removed: int = 0
     still_open: int = 0
     still_failing: Counter[str] = field(default_factory=Counter)
@@ -76,8 +75,7 @@ def replay(
     summary.still_open = len(still_open)
     if rows:
         event_type = EVENT_TYPE[loaded.mapping.kind]
-        stored = store.write(event_type, pa.Table.from_pylist(rows, schema=SCHEMAS[event_type]))
-        summary.stored = stored
-        summary.duplicates = len(rows) - stored
+        # rows the store refuses now (a conflict, an overlap) go back to the quarantine with that reason
+        summary += store.write_report(event_type, pa.Table.from_pylist(rows, schema=SCHEMAS[event_type]))
     summary.removed = quarantine.remove([i for i in passed if i not in still_open])
     return summary

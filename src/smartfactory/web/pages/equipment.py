@@ -15,6 +15,7 @@ from smartfactory.app import alarms as alarm_service
 from smartfactory.app import equipment as service
 from smartfactory.app import telemetry as telemetry_service
 from smartfactory.app.alarms import Alarm
+from smartfactory.app.freshness import freshness
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import local_text
 from smartfactory.app.roles import Role
@@ -22,6 +23,7 @@ from smartfactory.app.telemetry import CountsAnswer, Series, StatesAnswer
 from smartfactory.model.errors import Conflict, NotFound
 from smartfactory.model.plant import Plant
 from smartfactory.web.charts import PALETTE, STATE_COLORS, gantt_option, plant_time
+from smartfactory.web.live import indicator
 from smartfactory.web.templating import render
 
 router = APIRouter()
@@ -282,6 +284,7 @@ def equipment_page(
         alarms_total=in_period.total,
         scenarios=service.scenario_results(workspace, equipment_id),
         can_act=principal.role.allows(Role.engineer),
+        fresh=indicator(freshness(workspace), equipment_id),
         **_row_helpers(plant),
     )
 

@@ -1,19 +1,29 @@
-"""Page: the plant overview ("/"), and its tiles alone for the 60-second HTMX refresh."""
+"""Page: the plant overview ("/"), its live part alone, and the freshness indicator that drives its refresh.
+
+The page refreshes itself by HTMX polling, chosen over server-sent events: the indicator asks
+``/overview/freshness`` every few seconds (a small answer: the store's version is one cheap query,
+the newest events a few), and only when that reports a store version other than the one the page
+shows does ``/overview/live`` send the tiles, charts and tables again (cached per version, so many
+open pages cost one computation). An event stream would hold a connection per open tab and still
+look at the version on a timer, the vendored htmx has no SSE extension, and buffering proxies
+break streams; a poll is a plain request that survives all of them.
+"""
 
 from __future__ import annotations
 
 import threading
 import weakref
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from smartfactory.api.auth.deps import ViewerPage, workspace_of
 from smartfactory.app import overview as service
+from smartfactory.app.freshness import freshness
 from smartfactory.app.i18n import gettext as _
 from smartfactory.app.i18n import language, percent
 from smartfactory.app.kpis import KpiReport, LossesResponse, LossWaterfall
@@ -21,9 +31,12 @@ from smartfactory.app.workspace import Workspace
 from smartfactory.kpi import catalogue
 from smartfactory.kpi.targets import targets
 from smartfactory.web.charts import gantt_option, pareto_option, trend_option, waterfall_option
+from smartfactory.web.live import indicator
 from smartfactory.web.templating import json_data, render, templates
 
 router = APIRouter()
+
+CHANGED_EVENT = "sf-data-changed"  # the HX-Trigger event the live part reloads on
 
 # the page's body depends only on the overview (itself per store version and language), so it
 # is rendered once per overview; a request then renders only the layout around it
@@ -33,18 +46,43 @@ _rendered_lock = threading.Lock()
 
 @router.get("/")
 async def overview_page(request: Request, principal: ViewerPage) -> Response:
-    """The plant overview: tiles per line, the state timeline, losses and trends."""
-    content = await _part(request, "overview_content.html")
-    return render(request, "overview.html", title=_("Plant overview"), content=content)  # type: ignore[no-any-return]
+    """The plant overview: tiles per line, the state timeline, losses and trends, and how fresh they are."""
+    view, content = await _part(request, "overview_content.html")
+    fresh = await run_in_threadpool(freshness, workspace_of(request))
+    page = render(
+        request,
+        "overview.html",
+        title=_("Plant overview"),
+        view=view,
+        content=content,
+        fresh=indicator(fresh),
+    )
+    return page  # type: ignore[no-any-return]
 
 
-@router.get("/overview/tiles")
-async def overview_tiles(request: Request, principal: ViewerPage) -> Response:
-    """The tiles alone (HTMX swaps them in every 60 seconds)."""
-    return HTMLResponse(await _part(request, "overview_tiles.html"))
+@router.get("/overview/live")
+async def overview_live(request: Request, principal: ViewerPage) -> Response:
+    """The part of the overview that changes with new data (tiles, charts, tables), alone."""
+    _view, html = await _part(request, "overview_live.html")
+    return HTMLResponse(html)
 
 
-async def _part(request: Request, name: str) -> Markup:
+@router.get("/overview/freshness")
+def overview_freshness(
+    request: Request,
+    principal: ViewerPage,
+    seen: Annotated[str | None, Query(max_length=64, description="the store version the page shows")] = None,
+    equipment: Annotated[str | None, Query(max_length=64, description="one machine's freshness")] = None,
+) -> Response:
+    """The freshness indicator alone; a ``seen`` version that is not the current one makes the page reload."""
+    fresh = freshness(workspace_of(request))
+    response = render(request, "freshness.html", fresh=indicator(fresh, equipment))
+    if seen and seen != fresh.version:
+        response.headers["HX-Trigger"] = CHANGED_EVENT
+    return response  # type: ignore[no-any-return]
+
+
+async def _part(request: Request, name: str) -> tuple[service.Overview, Markup]:
     """A part of the page, rendered once per overview: a cached one is answered on the event loop,
     anything to compute or render goes to a thread (computing the overview takes seconds)."""
     workspace = workspace_of(request)
@@ -53,20 +91,20 @@ async def _part(request: Request, name: str) -> Markup:
         with _rendered_lock:
             found = _rendered.get(view, {}).get(name)
         if found is not None:
-            return found
+            return view, found
     return await run_in_threadpool(_render_part, workspace, name)
 
 
-def _render_part(workspace: Workspace, name: str) -> Markup:
+def _render_part(workspace: Workspace, name: str) -> tuple[service.Overview, Markup]:
     view = service.overview(workspace)
     with _rendered_lock:
         found = _rendered.setdefault(view, {}).get(name)
     if found is not None:
-        return found
+        return view, found
     html = Markup(templates.env.get_template(name).render(view=view, charts=charts(view), lang=language()))
     with _rendered_lock:
         _rendered[view][name] = html
-    return html
+    return view, html
 
 
 # --- charts ----------------------------------------------------------------------------------

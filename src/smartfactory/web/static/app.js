@@ -1,6 +1,7 @@
 // smartfactory dashboard: draws every ECharts chart whose option the server rendered as JSON.
 // No inline scripts (the Content-Security-Policy forbids them): an element
 // <div class="chart" data-chart="ID"> takes its option from <script type="application/json" id="ID">.
+// Live pages reload parts by HTMX; a chart marked hx-preserve keeps its instance and gets the new option.
 (function () {
   "use strict";
   const charts = new Map();
@@ -33,12 +34,24 @@
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       const source = document.getElementById(el.dataset.chart);
       if (!source) return;
+      const text = source.textContent;
       let option;
-      try { option = JSON.parse(source.textContent); } catch (e) { return; }
+      try { option = JSON.parse(text); } catch (e) { return; }
       const old = echarts.getInstanceByDom(el);
+      if (old && !old.isDisposed() && el.hasAttribute("hx-preserve")) {
+        // a live reload kept this chart's element (hx-preserve): give the drawn chart its new
+        // option instead of drawing it again, so nothing flickers; the reader's zoom stays
+        if (el._optionText !== text) {
+          delete option.dataZoom;
+          old.setOption(resolve(option), { replaceMerge: ["series"] });
+          el._optionText = text;
+        }
+        return;
+      }
       if (old) old.dispose();
       const chart = echarts.init(el, null, { renderer: "canvas" });
       chart.setOption(resolve(option));
+      el._optionText = text;
       charts.set(el, chart);
       if (el.dataset.chartGroup) {
         // charts of one group (an equipment's signals and states) zoom together
@@ -88,8 +101,44 @@
     return function () { clearTimeout(t); t = setTimeout(fn, ms); };
   }
 
+  // Charts whose element left the page (a swap that no longer has them) are let go.
+  function forget() {
+    charts.forEach(function (chart, el) {
+      if (!el.isConnected) { chart.dispose(); charts.delete(el); }
+    });
+  }
+
+  // Live pages: an element marked data-live-poll (the freshness indicator) polls the server; it
+  // asks nothing while the tab is hidden and asks at once when the tab is shown again. An open
+  // "As a table" stays open when the part holding it is reloaded.
+  const opened = {};  // the id of a reloading part → the ids of its open <details>
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    const elt = evt.detail && evt.detail.elt;
+    if (document.visibilityState === "hidden" && elt && elt.hasAttribute && elt.hasAttribute("data-live-poll")) {
+      evt.preventDefault();
+    }
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "visible" || typeof htmx === "undefined") return;
+    document.querySelectorAll("[data-live-poll]").forEach(function (el) { htmx.trigger(el, "sf-refresh"); });
+  });
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    const target = evt.detail && evt.detail.target;
+    if (!target || !target.id) return;
+    opened[target.id] = [].map.call(target.querySelectorAll("details[id][open]"), function (d) { return d.id; });
+  });
+
   window.addEventListener("resize", debounce(function () { charts.forEach(function (c) { c.resize(); }); }, 150));
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
-  document.addEventListener("htmx:afterSettle", function (evt) { draw(evt.target); });
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    const part = evt.target && evt.target.id;
+    (opened[part] || []).forEach(function (id) {
+      const details = document.getElementById(id);
+      if (details) details.open = true;
+    });
+    delete opened[part];
+    draw(evt.target);
+    forget();
+  });
   window.smartfactory = { draw: draw };
 })();
