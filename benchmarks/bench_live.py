@@ -134,6 +134,7 @@ class Probe:
         )
         self.delays: list[float] = []
         self.missed = 0
+        self.sent = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -154,6 +155,7 @@ class Probe:
             payload = json.dumps({"ts": int(at.timestamp() * 1000), "value": value}).encode()
             sent = time.monotonic()
             self.publisher.publish_raw(PROBE_TOPIC, payload, qos=1)
+            self.sent += 1
             if self._seen(at, value, sent + 10.0):
                 self.delays.append(time.monotonic() - sent)
             else:
@@ -261,8 +263,16 @@ def _run(sizes: Sizes) -> str:
             probe.stop()
             stop.set()
             publisher.join(300)
-            time.sleep(3)  # the last batches committed
+            # the broker may still hold a backlog the ingest has not read: wait until it has
+            # stored everything sent (or says why not), so stored = sent measures loss, not lag
+            run_ = sent.get("run")
+            want = sum(run_.events.values()) + probe.sent if isinstance(run_, twin.TwinRun) else 0
+            deadline = time.monotonic() + 300
             status = _status(url, token)
+            while int(status.get("points") or 0) < want and time.monotonic() < deadline:
+                time.sleep(1)
+                status = _status(url, token)
+            drained_s = 300 - (deadline - time.monotonic())
         finally:
             stop.set()
             _stop(server)
@@ -273,14 +283,13 @@ def _run(sizes: Sizes) -> str:
                 for e in Quarantine(store.connection, create=False).list(limit=3)
             ]
         log = (work / "live.log").read_text(errors="replace")
-    run_ = sent.get("run")
     assert isinstance(run_, twin.TwinRun), "the twin did not finish"
     seconds = float(sent["seconds"])  # type: ignore[arg-type]
     probes = probe.delays
     points = sum(run_.events.values()) / seconds
     stored = {t: after[t] - before[t] for t in after}
     expected = dict(run_.events)
-    expected[EventType.measurements.value] = expected.get(EventType.measurements.value, 0) + len(probes)
+    expected[EventType.measurements.value] = expected.get(EventType.measurements.value, 0) + probe.sent
     errors = [line for line in log.splitlines() if "ERROR" in line or "Traceback" in line]
     p95_fresh = statistics.quantiles(probes, n=20)[-1] if len(probes) >= 2 else math.inf
     rows: list[Row] = [
@@ -343,7 +352,8 @@ def _run(sizes: Sizes) -> str:
         f"history: {sizes.web.days} simulated days × 12 machines (bench_web's store, copied);"
         f" twin at {speed:,.0f}× real time, batched JSON (100 points a message), QoS 1, for {seconds:.0f} s;",
         f"locust {sizes.clients} clients × {sizes.load_s} s per endpoint, no think time; probes missed: "
-        f"{probe.missed}; stored: {json.dumps(stored)}; ingest status: {json.dumps(status)}",
+        f"{probe.missed}; stored: {json.dumps(stored)}; ingest status: {json.dumps(status)}; the ingest "
+        f"caught up with the broker {drained_s:.0f} s after the twin stopped",
         *(f"server log: {line[:200]}" for line in errors[:5]),
         *(f"quarantined: {line}" for line in refused),
     ]
