@@ -148,8 +148,9 @@ def test_cli_reads_and_exports_a_url(stores: tuple[Path, str], tmp_path: Path) -
     # nothing was looked for or written as a folder: no owner file, no default store
     assert not (tmp_path / ".smartfactory").exists()
     assert not any(p.name.startswith("postgres") for p in tmp_path.iterdir())
+    # ingest takes a URL too (tests/connect/test_ingest_postgres.py): here it stops at the plant
     error = one_line_error(cli("ingest", "--plant", str(PLANT), "--store", url, cwd=tmp_path))
-    assert "PostgreSQL" in error and "folder" in error
+    assert "declares no [[source]]" in error
 
 
 def test_version_moves_with_each_write_and_no_count(postgres_url: str) -> None:

@@ -318,6 +318,7 @@ def _has(run: Run, value: float) -> bool:
     store = run.writer._store
     if store is None:
         return False
+    assert isinstance(store, TelemetryStore)  # the conformance runs write to a folder
     cursor = store.connection.cursor()  # its own connection: a commit may be running in a thread
     try:
         rows = cursor.execute(

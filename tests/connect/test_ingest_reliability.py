@@ -20,6 +20,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import orjson
@@ -32,7 +33,7 @@ from smartfactory.connect.mqtt import MqttPublisher
 from smartfactory.model.events import SCHEMAS, EventType
 from smartfactory.model.plant import Plant
 from smartfactory.model.plant_file import parse_plant
-from smartfactory.store.quarantine import Quarantine
+from smartfactory.store import StoreFolder
 from smartfactory.store.telemetry import TelemetryStore
 
 EQUIPMENT = ("M1A", "M2A")
@@ -56,7 +57,7 @@ def plant_text(url: str) -> str:
 class Ingester:
     """`smartfactory ingest` in a child process; its status lines tell how much is stored."""
 
-    def __init__(self, plant_file: Path, store: Path, *extra: str) -> None:
+    def __init__(self, plant_file: Path, store: Path | str, *extra: str) -> None:
         self.args = [*RUN, "ingest", "--plant", str(plant_file), "--store", str(store)]
         self.args += ["--status-every", "0.2", *extra]
         self.process: subprocess.Popen[str] | None = None
@@ -165,8 +166,8 @@ def finished(thread: threading.Thread) -> None:
     assert not thread.errors, thread.errors  # type: ignore[attr-defined]
 
 
-def stored_exactly_once(store: Path, expected: pa.Table) -> None:
-    with TelemetryStore.open(store, "read") as telemetry:
+def stored_exactly_once(store: Path | str, expected: pa.Table) -> None:
+    with closing(StoreFolder.at(store).open_events("read")) as telemetry:
         rows = telemetry.query(
             "SELECT count(*) AS n, count(DISTINCT (equipment, signal, ts)) AS keys, sum(value) AS total "
             "FROM measurements"
@@ -233,12 +234,18 @@ def malformed(i: int, now_ms: int) -> tuple[str, bytes, str]:
     return "ent/site/area/L9/M1A/temp", orjson.dumps({"ts": now_ms - i, "value": 1.0}), ""
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
 def test_ten_thousand_malformed_payloads_are_quarantined_and_the_rest_stored(
-    setup: tuple[PrivateBroker, Path, Path, Plant],
+    setup: tuple[PrivateBroker, Path, Path, Plant], engine: str, request: pytest.FixtureRequest
 ) -> None:
-    broker, plant_file, store, plant = setup
+    broker, plant_file, folder, plant = setup
     valid = points(20_000)
-    ingester = Ingester(plant_file, store)
+    store: Path | str = folder
+    extra: list[str] = []
+    if engine == "postgresql":
+        store = request.getfixturevalue("postgres_url")
+        extra = ["--spool", str(folder.parent / "spool")]
+    ingester = Ingester(plant_file, store, *extra)
     ingester.start()
     ingester.wait("connected", ingester.connected)
     publisher = MqttPublisher(plant, broker.url, batch_points=1, close_timeout_s=120)
@@ -255,8 +262,8 @@ def test_ten_thousand_malformed_payloads_are_quarantined_and_the_rest_stored(
     assert ingester.process is not None and ingester.process.poll() is None  # still up
     ingester.stop()
     stored_exactly_once(store, valid)
-    with TelemetryStore.open(store, "read") as telemetry:
-        quarantine = Quarantine(telemetry.connection, create=False)
+    with closing(StoreFolder.at(store).open_events("read")) as telemetry:
+        quarantine = telemetry.quarantine()
         entries = quarantine.list()
         kinds = quarantine.count()
     assert len(entries) == 10_000, kinds

@@ -26,7 +26,7 @@ from smartfactory.model.events import KEYS, SCHEMAS, TIME_COLUMN, EventType
 from smartfactory.model.plant_file import load_plant
 from smartfactory.simulate import MemorySink, simulate
 from smartfactory.store import EventStore, PgTelemetryStore, TelemetryStore
-from smartfactory.store.integrity import WriteReport
+from smartfactory.store.integrity import OPEN_STATES_SCHEMA, WriteReport
 from smartfactory.store.quarantine import Rejected
 from store_engines import Engine, quarantine_of
 
@@ -498,3 +498,27 @@ def test_kpis_of_a_simulated_plant_are_the_same_on_both(
         on_pg = compute_result(pg, start, date(2026, 3, 4), plant=plant, by=by, per=per)
         assert on_duck.table.num_rows > 0
         assert_same_kpis(on_duck, on_pg)
+
+
+def test_open_states_are_kept_and_replaced_by_equipment(event_store: EventStore) -> None:
+    """What live ingest keeps between runs: one open state per equipment, the last one saved wins."""
+    assert event_store.load_open_states().num_rows == 0
+
+    def rows(*items: tuple[str, float, str, str | None]) -> pa.Table:
+        return pa.Table.from_pylist(
+            [
+                {"equipment": e, "start": _at(m), "state": s, "reason": r, "order_id": None, "product": None}
+                for e, m, s, r in items
+            ],
+            schema=OPEN_STATES_SCHEMA,
+        )
+
+    with event_store.transaction():
+        event_store.save_open_states(rows(("M1", 0, "running", None), ("M2", 1, "idle", None)))
+    event_store.save_open_states(rows(("M1", 5, "unplanned_down", "BRK")))
+    found = event_store.load_open_states()
+    assert found.schema == OPEN_STATES_SCHEMA
+    assert [(r["equipment"], r["start"], r["state"], r["reason"]) for r in found.to_pylist()] == [
+        ("M1", _at(5), "unplanned_down", "BRK"),
+        ("M2", _at(1), "idle", None),
+    ]

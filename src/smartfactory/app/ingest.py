@@ -28,7 +28,7 @@ from smartfactory.app.remote import owner_error
 from smartfactory.app.workspace import Workspace
 from smartfactory.connect.ingest import Ingestion, IngestStatus
 from smartfactory.connect.sources import build_sources, parse_plant_with_sources
-from smartfactory.connect.writer import IngestWriter
+from smartfactory.connect.writer import IngestWriter, url_spool_folder
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.model.plant import Plant
 from smartfactory.store.owner import OWNER_PATH, OwnerInfo, pid_alive
@@ -128,8 +128,16 @@ class _Ingestions:
 
     def the_writer(self) -> IngestWriter:
         if self.writer is None:
-            # the workspace's own connection: a second one of this process would be refused
-            self.writer = IngestWriter(self.workspace.store_path, store=self.workspace.embedded_writing)
+            workspace = self.workspace
+            if workspace.on_server:
+                # PostgreSQL: a connection of the workspace's pool per commit, a local spool
+                url = str(workspace.settings.store)
+                self.writer = IngestWriter(
+                    url, store=workspace.writing, spool_folder=url_spool_folder(url, "serve")
+                )
+            else:
+                # the workspace's own connection: a second one of this process would be refused
+                self.writer = IngestWriter(workspace.store_path, store=workspace.writing)
         return self.writer
 
 

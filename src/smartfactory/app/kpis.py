@@ -473,10 +473,14 @@ def kpi_report(snap: Snapshot, query: KpiQuery) -> KpiReport:
 def kpi_report_json(snap: Snapshot, query: KpiQuery, compute: bool = True) -> bytes | None:
     """``kpi_report`` as JSON bytes (cached: a hit serialises nothing); None on a miss unless ``compute``."""
     key = ("report-json", language(), *query.key())
+
+    def build(s: Snapshot) -> bytes:
+        return kpi_report(s, query).model_dump_json().encode()
+
     if not compute:
-        found = snap.peek(key)
+        found = snap.peek_live(key, build)
         return None if found is MISSING else found
-    return snap.cached(key, lambda: kpi_report(snap, query).model_dump_json().encode())
+    return snap.cached_live(key, build)
 
 
 def kpis_report(

@@ -164,13 +164,13 @@ class Overview:
 def overview(workspace: Workspace) -> Overview:
     """The overview of the plant in the request's language (cached per store version)."""
     with snapshot(workspace) as snap:
-        return snap.cached(("overview", language()), lambda: build_overview(snap))
+        return snap.cached_live(("overview", language()), build_overview)
 
 
 async def cached_overview(workspace: Workspace) -> Overview | None:
     """The overview from the cache only, for the event loop: None when it must be computed."""
     snap = await cached_snapshot(workspace)
-    found = snap.peek(("overview", language()))
+    found = snap.peek_live(("overview", language()), build_overview)
     return None if found is MISSING else found
 
 

@@ -53,6 +53,9 @@ class WorkspaceSettings:
     session_hours: float = 12.0
     login_failures: int = 5  # failed log-ins allowed per name and per address in the window
     login_window_s: float = 300.0
+    # > 0 while the store changes all the time (``serve --ingest``): the overview and the KPI API may
+    # answer a result computed from data up to this many seconds old while one refresh runs
+    live_lag_s: float = 0.0
 
 
 class Workspace(Closing):
@@ -97,7 +100,10 @@ class Workspace(Closing):
         self._plant_given = plant is not None
         self._plant_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self.cache = ResultCache(enabled=os.environ.get(CACHE_ENV, "on").lower() not in ("off", "0", "no"))
+        self.cache = ResultCache(
+            enabled=os.environ.get(CACHE_ENV, "on").lower() not in ("off", "0", "no"),
+            lag_s=settings.live_lag_s,
+        )
         self.version_gate = VersionGate(self)
 
     @classmethod
@@ -204,17 +210,6 @@ class Workspace(Closing):
         with self._write_lock, self.telemetry() as store:
             yield store
 
-    @contextmanager
-    def embedded_writing(self) -> Iterator[TelemetryStore]:
-        """``writing`` for code that needs the DuckDB store itself (live ingest, for now)."""
-        with self.writing() as store:
-            if not isinstance(store, TelemetryStore):
-                raise UserError(
-                    f"this works on an embedded store folder only, not yet on {self.folder.location}; "
-                    "give --store a folder"
-                )
-            yield store
-
     def plant(self) -> Plant:
         """The plant (given, or saved in the registry; cached: ``forget_plant`` after saving another)."""
         with self._plant_lock:
@@ -232,6 +227,7 @@ class Workspace(Closing):
         """Checkpoint and close the store and the registry."""
         if self._borrowed:
             return
+        self.cache.settle()  # a background refresh reads the store: it ends first
         self._close_telemetry()
         self.registry.close()
 

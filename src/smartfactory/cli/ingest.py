@@ -6,6 +6,10 @@ serves the owner endpoint on a loopback port, so ``kpi``, ``summary``… work me
 it), and another ``ingest`` can hand its sources over. When ``serve`` (or another ``ingest``)
 owns the store, this command hands its sources to that process and shows their status until
 stopped.
+
+A PostgreSQL store (``--store postgresql://…``) has no owner: this command writes to it directly,
+next to any other ``ingest`` (one per line, each with its own ``--source``) or ``serve --ingest``,
+and spools to a local folder (``--spool``) while the server cannot be reached.
 """
 
 from __future__ import annotations
@@ -28,16 +32,18 @@ from rich.text import Text
 
 from smartfactory.app.ingest import IngestHandOver, IngestPlan, IngestRunState
 from smartfactory.cli.logs import progress_shown
-from smartfactory.cli.options import DEFAULT_STORE, folder_only
+from smartfactory.cli.options import DEFAULT_STORE_OPTION, StoreOption
 from smartfactory.cli.render import console
 from smartfactory.connect.sources import chosen_sources, load_plant_with_sources
 from smartfactory.model.errors import StoreLockedError, UserError
+from smartfactory.store.postgres import is_postgres_url
 
 if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
     from smartfactory.app.workspace import Workspace
+    from smartfactory.connect.writer import IngestWriter
     from smartfactory.store.owner import OwnerInfo
 
 logger = logging.getLogger(__name__)
@@ -53,7 +59,7 @@ SHARE_STORE_GONE = (
 
 def ingest_command(
     plant_file: Annotated[Path, typer.Option("--plant", help="plant file with [[source]] tables")],
-    store: Annotated[Path, typer.Option("--store", help="store folder")] = DEFAULT_STORE,
+    store: StoreOption = DEFAULT_STORE_OPTION,
     source: Annotated[
         list[str] | None, typer.Option("--source", help="only this source id (repeatable)")
     ] = None,
@@ -63,6 +69,14 @@ def ingest_command(
     ] = None,
     status_every: Annotated[float, typer.Option("--status-every", help="seconds between status lines")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the final status as JSON")] = False,
+    spool: Annotated[
+        Path | None,
+        typer.Option(
+            "--spool",
+            help="with a postgresql:// store: the local folder for batches while the server is down "
+            "(default: ~/.smartfactory/spool/<hash of the URL and the sources>)",
+        ),
+    ] = None,
 ) -> None:
     """Connect to the plant's sources and write to the store until Ctrl-C (SIGINT/SIGTERM), then drain.
 
@@ -70,7 +84,8 @@ def ingest_command(
     """
     if share_store:
         raise UserError(SHARE_STORE_GONE)
-    folder_only(store, "ingest")
+    if spool is not None and not is_postgres_url(store):
+        raise UserError("--spool goes with a postgresql:// store; a store folder spools in its spool/")
     plant = load_plant_with_sources(plant_file)
     if not plant.sources:
         raise UserError(
@@ -78,7 +93,7 @@ def ingest_command(
         )
     chosen_sources(plant, source)
     plan = IngestPlan(plant, plant_file.read_text(encoding="utf-8"), str(plant_file.resolve()), source)
-    final = asyncio.run(_run(plan, store, duration, status_every, quiet=as_json))
+    final = asyncio.run(_run(plan, store, duration, status_every, quiet=as_json, spool=spool))
     if as_json:
         print(final.model_dump_json(indent=2))
     else:
@@ -105,7 +120,12 @@ def status_line(state: IngestRunState) -> str:
 
 
 async def _run(
-    plan: IngestPlan, store: Path, duration: float | None, status_every: float, quiet: bool
+    plan: IngestPlan,
+    location: str,
+    duration: float | None,
+    status_every: float,
+    quiet: bool,
+    spool: Path | None = None,
 ) -> IngestRunState:
     from smartfactory.app.workspace import OWNER_WAIT_S, Workspace, WorkspaceSettings
     from smartfactory.store.owner import read_owner
@@ -117,6 +137,9 @@ async def _run(
     if duration is not None:
         loop.call_later(duration, stop.set)
     with _status_output(quiet) as on_status:
+        if is_postgres_url(location):
+            return await _direct(plan, location, spool, stop, on_status, status_every)
+        store = Path(location)
         owner = await asyncio.to_thread(read_owner, store)
         if owner is None:
             try:
@@ -269,6 +292,30 @@ async def _through_owner(
     return state
 
 
+# --- a PostgreSQL store: no owner, every ingest writes itself -------------------------------------
+
+
+async def _direct(
+    plan: IngestPlan,
+    url: str,
+    spool: Path | None,
+    stop: asyncio.Event,
+    on_status: OnStatus | None,
+    every: float,
+) -> IngestRunState:
+    """Write to the database from this process, beside any other writers to it."""
+    from smartfactory.connect.writer import IngestWriter, url_spool_folder
+
+    key = ",".join(sorted(plan.sources or [s.id for s in plan.plant.sources]))
+    try:
+        await asyncio.to_thread(_save_plant, url, plan)
+    except UserError as exc:
+        # a server down at the start: the sources still run (into the spool); the plant is kept next time
+        logger.warning("the plant could not be kept in the store now: %s", exc)
+    writer = IngestWriter(url, spool_folder=spool or url_spool_folder(url, key))
+    return await _write_here(plan, writer, stop, on_status, every)
+
+
 # --- a process that is not an owner holds the store ------------------------------------------------
 
 
@@ -276,14 +323,21 @@ async def _beside_a_holder(
     plan: IngestPlan, store: Path, stop: asyncio.Event, on_status: OnStatus | None, every: float
 ) -> IngestRunState:
     """Spool until the store's holder lets go (an import, an older version), then write it directly."""
-    from smartfactory.app.ingest import run_state_of
-    from smartfactory.connect.ingest import IngestStatus, ingest
-    from smartfactory.connect.sources import build_sources
     from smartfactory.connect.writer import IngestWriter
 
     logger.warning("the store %s is held by a process that does not own it: spooling until it is free", store)
     _save_plant(store, plan)
-    writer = IngestWriter(store)
+    return await _write_here(plan, IngestWriter(store), stop, on_status, every)
+
+
+async def _write_here(
+    plan: IngestPlan, writer: IngestWriter, stop: asyncio.Event, on_status: OnStatus | None, every: float
+) -> IngestRunState:
+    """Run the plan's sources in this process on ``writer`` until stopped."""
+    from smartfactory.app.ingest import run_state_of
+    from smartfactory.connect.ingest import IngestStatus, ingest
+    from smartfactory.connect.sources import build_sources
+
     sources = build_sources(plan.plant, writer, plan.sources)
 
     def show(status: IngestStatus) -> None:
@@ -294,10 +348,10 @@ async def _beside_a_holder(
     return run_state_of(final, "local", "ingest", False)
 
 
-def _save_plant(store: Path, plan: IngestPlan) -> None:
+def _save_plant(store: str | Path, plan: IngestPlan) -> None:
     """Keep the plant with the data, so ``kpi`` and ``assess`` find it."""
     from smartfactory.store import StoreFolder
 
     digest = hashlib.sha256(plan.plant_text.encode("utf-8")).hexdigest()
-    with StoreFolder(store).open_registry() as registry:
+    with StoreFolder.at(store).open_registry() as registry:
         registry.save_plant(plan.plant, plan.plant_name, digest)

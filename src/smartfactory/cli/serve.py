@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from smartfactory.store import Registry
 
 
+# with a live ingest every commit (4 a second) changes the data: results up to this old answer
+# while one refresh recomputes them (a product choice, not an official value)
+LIVE_LAG_S = 30.0
+
+
 def serve_command(
     store: StoreOption = DEFAULT_STORE_OPTION,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -48,17 +53,25 @@ def serve_command(
     source: Annotated[
         list[str] | None, typer.Option("--source", help="with --ingest: only this source id (repeatable)")
     ] = None,
+    live_lag: Annotated[
+        float | None,
+        typer.Option(
+            "--live-lag",
+            min=0,
+            help="seconds the overview and the KPI API may lag new data while one refresh runs "
+            "(default: 30 with --ingest, else 0: always computed from the newest data)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the dashboard and the API (OpenAPI at /docs) until Ctrl-C; --ingest runs the live sources too."""
     if not ingest and (plant_file is not None or source):
         raise UserError("--plant and --source go with --ingest")
-    if ingest and is_postgres_url(store):
-        raise UserError(
-            "serve --ingest writes to an embedded store folder only, not yet to a PostgreSQL store; "
-            "give --store a folder, or serve without --ingest"
-        )
-    plan = ingest_plan(Path(store), registry, plant_file, source) if ingest else None
-    serve(store, host, port, registry, secure_cookies or certfile is not None, certfile, keyfile, ingest=plan)
+    plan = ingest_plan(store, registry, plant_file, source) if ingest else None
+    lag = live_lag if live_lag is not None else (LIVE_LAG_S if ingest else 0.0)
+    serve(
+        store, host, port, registry, secure_cookies or certfile is not None, certfile, keyfile, ingest=plan,
+        live_lag_s=lag,
+    )  # fmt: skip
 
 
 def serve(
@@ -71,6 +84,7 @@ def serve(
     keyfile: Path | None = None,
     banner: str | None = None,
     ingest: IngestPlan | None = None,
+    live_lag_s: float = 0.0,
 ) -> None:
     """Run uvicorn on the app over ``store`` (running ``ingest``'s sources in its event loop)."""
     import uvicorn
@@ -90,7 +104,9 @@ def serve(
     owner_url = None if server_store else loopback_url
     try:
         app = create_app(
-            WorkspaceSettings(store=store, registry_url=registry, secure_cookies=secure_cookies),
+            WorkspaceSettings(
+                store=store, registry_url=registry, secure_cookies=secure_cookies, live_lag_s=live_lag_s
+            ),
             ingest=ingest,
             owner_url=owner_url,
             owner_command=" ".join(["smartfactory", *sys.argv[1:]]),
@@ -164,14 +180,14 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def ingest_plan(
-    store: Path, registry: str | None, plant_file: Path | None, sources: list[str] | None
+    store: str | Path, registry: str | None, plant_file: Path | None, sources: list[str] | None
 ) -> IngestPlan:
     """What ``--ingest`` runs: the sources of ``--plant``, or of the file the stored plant came from."""
     from smartfactory.app.ingest import IngestPlan
     from smartfactory.connect.sources import chosen_sources, load_plant_with_sources
     from smartfactory.store import StoreFolder
 
-    folder = StoreFolder(store, registry)
+    folder = StoreFolder.at(store, registry)
     records = []
     if folder.has_registry():
         with folder.open_registry() as opened:

@@ -1,9 +1,10 @@
 """State changes → state intervals: the state each equipment is in now, kept in the store.
 
 Sources like PLCs report "entered state X at t"; the store keeps intervals ``[start, end)``. The
-open (not yet ended) state of each equipment lives in a table ``open_states`` in the telemetry
-file, written in the same transaction as the intervals it closes, so a restart (or a crash)
-continues where the last commit left off.
+open (not yet ended) state of each equipment lives in the store's table ``open_states`` (DuckDB
+or PostgreSQL, ``EventStore.load_open_states`` / ``save_open_states``), written in the same
+transaction as the intervals it closes, so a restart (or a crash) continues where the last commit
+left off.
 """
 
 from __future__ import annotations
@@ -12,16 +13,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import duckdb
 import pyarrow as pa
 
 from smartfactory.model.events import SCHEMAS, EventType
+from smartfactory.store.integrity import OPEN_STATES_SCHEMA
+from smartfactory.store.postgres import EventStore
 from smartfactory.store.quarantine import Rejected
-
-_CREATE = (
-    "CREATE TABLE IF NOT EXISTS open_states (equipment VARCHAR PRIMARY KEY, start TIMESTAMP NOT NULL, "
-    "state VARCHAR NOT NULL, reason VARCHAR, order_id VARCHAR, product VARCHAR)"
-)
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -61,13 +58,14 @@ class OpenStates:
     def __init__(self) -> None:
         self.current: dict[str, OpenState] = {}
 
-    def load(self, connection: duckdb.DuckDBPyConnection) -> None:
-        """Create the table if needed and read every open state."""
-        connection.execute(_CREATE)
-        rows = connection.execute(
-            "SELECT equipment, epoch_us(start), state, reason, order_id, product FROM open_states"
-        ).fetchall()
-        self.current = {str(r[0]): OpenState(int(r[1]), str(r[2]), r[3], r[4], r[5]) for r in rows}
+    def load(self, store: EventStore) -> None:
+        """Read every open state the store keeps (creating its table when writing)."""
+        rows = store.load_open_states()
+        starts = rows.column("start").cast(pa.int64()).to_pylist()
+        self.current = {
+            str(r["equipment"]): OpenState(int(us), str(r["state"]), r["reason"], r["order_id"], r["product"])
+            for r, us in zip(rows.to_pylist(), starts, strict=True)
+        }
 
     def apply(self, changes: pa.Table, source: str = "state change") -> Applied:
         """Close open states at each change, in time order per equipment; nothing is mutated here."""
@@ -117,7 +115,7 @@ class OpenStates:
         table = pa.Table.from_pylist(intervals, schema=SCHEMAS[EventType.states])
         return Applied(table, rejected, changed)
 
-    def save(self, connection: duckdb.DuckDBPyConnection, changed: dict[str, OpenState]) -> None:
+    def save(self, store: EventStore, changed: dict[str, OpenState]) -> None:
         """Write changed open states (inside the caller's transaction)."""
         if not changed:
             return
@@ -133,22 +131,9 @@ class OpenStates:
                 }
                 for e, s in changed.items()
             ],
-            schema=pa.schema(
-                [
-                    ("equipment", pa.string()),
-                    ("start", pa.timestamp("us")),
-                    ("state", pa.string()),
-                    ("reason", pa.string()),
-                    ("order_id", pa.string()),
-                    ("product", pa.string()),
-                ]
-            ),
+            schema=OPEN_STATES_SCHEMA,
         )
-        connection.register("_open_states", table)
-        try:
-            connection.execute("INSERT OR REPLACE INTO open_states SELECT * FROM _open_states")
-        finally:
-            connection.unregister("_open_states")
+        store.save_open_states(table)
 
     def commit(self, changed: dict[str, OpenState]) -> None:
         """Adopt the changes once their transaction committed."""

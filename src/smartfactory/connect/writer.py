@@ -7,18 +7,22 @@ events, closed states, open states and quarantined payloads together. Its acks r
 the commit — or after the batch is fsynced to the spool when the store cannot take writes — so
 a source that redelivers unacknowledged messages after a crash loses nothing.
 
-The writer either opens the store folder itself (a process of its own that holds nothing else)
-or is given ``store``: how to reach a store its caller already holds open (``Workspace.writing``
-of ``smartfactory serve --ingest``), since DuckDB allows one writer process per file and a second
-connection of the same process to the file would be a second database. When the store cannot
-take writes (held by another process, an I/O error), batches go to the spool and are replayed in
-order once it can again.
+The writer either opens the store itself — a folder (DuckDB) or a ``postgresql://`` URL, through
+``StoreFolder.at(location).open_events("write")`` — or is given ``store``: how to reach a store
+its caller already holds open (``Workspace.writing`` of ``smartfactory serve --ingest``), since
+DuckDB allows one writer process per file and a second connection of the same process to the
+file would be a second database. PostgreSQL has no such rule: several writers (one ``ingest`` per
+line…) write to one database at once. When the store cannot take writes (held by another
+process, an I/O error, a PostgreSQL server that is down), batches go to the spool and are replayed
+in order once it can again. The spool is the folder's ``spool/``; for a URL, a local folder the
+caller names, by default ``~/.smartfactory/spool/<hash>`` (``url_spool_folder``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import psycopg
 import pyarrow as pa
 
 from smartfactory.connect.live import EventBatch
@@ -34,8 +39,10 @@ from smartfactory.connect.open_states import OpenState, OpenStates
 from smartfactory.connect.spool import Spool
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.model.events import EventType
+from smartfactory.store.folder import StoreFolder
 from smartfactory.store.integrity import WriteReport
-from smartfactory.store.quarantine import Quarantine, Rejected
+from smartfactory.store.postgres import EventStore, is_postgres_url, shown_url
+from smartfactory.store.quarantine import Rejected
 from smartfactory.store.telemetry import TelemetryStore
 
 logger = logging.getLogger(__name__)
@@ -45,8 +52,30 @@ SPOOL_FOLDER = "spool"
 _REJECTED_SCHEMA = pa.schema([("source", pa.string()), ("reason", pa.string()), ("raw", pa.binary())])
 
 
-StoreAccess = Callable[[], AbstractContextManager[TelemetryStore]]
+StoreAccess = Callable[[], AbstractContextManager[EventStore]]
 """How a writer reaches a store its caller holds open: one ``with`` per commit (``Workspace.writing``)."""
+
+
+# what a store that cannot take writes now raises: DuckDB's file errors, a PostgreSQL server
+# that is down or a connection that broke
+_UNAVAILABLE: tuple[type[Exception], ...] = (
+    duckdb.IOException,
+    OSError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+_UNAVAILABLE_TO_OPEN: tuple[type[Exception], ...] = (StoreLockedError, *_UNAVAILABLE)
+
+
+def url_spool_folder(url: str, key: str = "") -> Path:
+    """The default spool of a writer to a PostgreSQL store: local, one per database and ``key``.
+
+    ``key`` tells apart writers to the same database (``ingest`` passes its source ids), which
+    must not share a spool; the password is no part of the name.
+    """
+    digest = hashlib.sha256(f"{shown_url(url)}\n{key}".encode()).hexdigest()[:16]
+    return Path.home() / ".smartfactory" / SPOOL_FOLDER / digest
 
 
 class StoreUnavailable(Exception):
@@ -99,22 +128,31 @@ class IngestWriter:
         max_backlog_rows: int | None = None,
         store: StoreAccess | None = None,
         retry_s: float = 1.0,
+        spool_folder: str | Path | None = None,
     ) -> None:
         if max_rows <= 0 or max_delay_s <= 0:
             raise UserError("the ingest writer needs max_rows > 0 and max_delay_s > 0")
-        self.folder = Path(store_folder)
+        # a folder, or a postgresql:// URL (kept as written: a Path would fold its "//")
+        self.location = str(store_folder)
+        self.folder = Path() if is_postgres_url(self.location) else Path(store_folder)
         self.max_rows = max_rows
         self.max_delay_s = max_delay_s
         self.max_backlog_rows = max_backlog_rows or 4 * max_rows
         self.retry_s = retry_s
         self.batch = EventBatch()
         self.stats = WriterStats()
-        self.spool = Spool(self.folder / SPOOL_FOLDER)
+        if spool_folder is None:
+            spool_folder = (
+                url_spool_folder(self.location)
+                if is_postgres_url(self.location)
+                else self.folder / SPOOL_FOLDER
+            )
+        self.spool = Spool(spool_folder)
         self.stats.spool_pending = self.spool.pending()
         self.open_states = OpenStates()
         # given: the caller's store, never closed here; else the folder, opened by the writer
         self._access: StoreAccess = store if store is not None else self._own_store
-        self._store: TelemetryStore | None = None
+        self._store: EventStore | None = None
         self._prepared = False  # the open states are loaded and the quarantine table exists
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
@@ -250,7 +288,7 @@ class IngestWriter:
             try:
                 with store.transaction():
                     quarantined, changed = self._write(store, tables, rows)
-            except (duckdb.IOException, OSError) as exc:
+            except _UNAVAILABLE as exc:
                 self._drop_store()
                 raise StoreUnavailable(str(exc)) from exc
         self.open_states.commit(changed)
@@ -258,10 +296,9 @@ class IngestWriter:
         outcome.quarantined += quarantined
 
     def _write(
-        self, store: TelemetryStore, tables: dict[str, pa.Table], rows: WriteReport
+        self, store: EventStore, tables: dict[str, pa.Table], rows: WriteReport
     ) -> tuple[int, dict[str, OpenState]]:
         """One batch's writes inside the caller's transaction: (quarantined, changed open states)."""
-        connection = store.connection
         quarantined_rows: list[Rejected] = []
         changed: dict[str, OpenState] = {}
         if "changes" in tables:
@@ -283,8 +320,8 @@ class IngestWriter:
             quarantined_rows.extend(
                 Rejected(r["source"], r["reason"], r["raw"]) for r in tables["rejected"].to_pylist()
             )
-        quarantined = Quarantine(connection).add(quarantined_rows) if quarantined_rows else 0
-        self.open_states.save(connection, changed)
+        quarantined = store.quarantine().add(quarantined_rows) if quarantined_rows else 0
+        self.open_states.save(store, changed)
         return quarantined, changed
 
     def _replay(self, outcome: _Outcome) -> None:
@@ -306,18 +343,19 @@ class IngestWriter:
         self._next_retry = time.monotonic() + self.retry_s
         logger.warning("store unavailable, spooling: %s", exc)
 
-    def _enter(self, stack: ExitStack) -> TelemetryStore:
+    def _enter(self, stack: ExitStack) -> EventStore:
         """The store for one commit, prepared on first use; StoreUnavailable when it cannot be had."""
         try:
             store = stack.enter_context(self._access())
-        except (StoreLockedError, duckdb.IOException, OSError) as exc:
+            if not self._prepared:
+                self.open_states.load(store)
+                store.quarantine()  # creates the DuckDB table outside the first batch's transaction
+                self._prepared = True
+        except _UNAVAILABLE_TO_OPEN as exc:
+            self._drop_store()
             raise StoreUnavailable(str(exc)) from exc
-        except UserError as exc:  # e.g. a folder that cannot be created
+        except UserError as exc:  # e.g. a folder that cannot be created, a server that does not answer
             raise StoreUnavailable(str(exc)) from exc
-        if not self._prepared:
-            self.open_states.load(store.connection)
-            Quarantine(store.connection)
-            self._prepared = True
         return store
 
     def _prepare_now(self) -> None:
@@ -325,10 +363,10 @@ class IngestWriter:
             self._enter(stack)
 
     @contextmanager
-    def _own_store(self) -> Iterator[TelemetryStore]:
-        """The folder's store, opened by this writer on first use and kept until ``stop``."""
+    def _own_store(self) -> Iterator[EventStore]:
+        """The store (folder or URL), opened by this writer on first use and kept until ``stop``."""
         if self._store is None:
-            self._store = TelemetryStore.open(self.folder, "write")
+            self._store = StoreFolder.at(self.location).open_events("write")
             self._prepared = False
         yield self._store
 
@@ -336,7 +374,7 @@ class IngestWriter:
         if self._store is not None:
             try:
                 self._store.close()
-            except duckdb.Error as exc:
+            except (duckdb.Error, psycopg.Error) as exc:
                 logger.warning("closing the store: %s", exc)
             self._store = None
 
@@ -344,9 +382,12 @@ class IngestWriter:
         # the open states are read again from what the store kept when it is next reached
         self._prepared = False
         store, self._store = self._store, None
-        if store is not None:
+        if isinstance(store, TelemetryStore):
             with contextlib.suppress(duckdb.Error):
-                store.connection.close()
+                store.connection.close()  # no checkpoint: the file may be what failed
+        elif store is not None:
+            with contextlib.suppress(psycopg.Error):
+                store.close()
 
 
 def _batch_tables(batch: EventBatch) -> dict[str, pa.Table]:

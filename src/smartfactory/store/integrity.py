@@ -169,3 +169,16 @@ def _overlapping(
         hits.append(intervals[i][2])
         i += 1
     return hits
+
+
+OPEN_STATES_SCHEMA = pa.schema(
+    [
+        ("equipment", pa.string()),
+        ("start", pa.timestamp("us")),
+        ("state", pa.string()),
+        ("reason", pa.string()),
+        ("order_id", pa.string()),
+        ("product", pa.string()),
+    ]
+)
+"""The open (not yet ended) state of each equipment, as both stores keep it for live ingest."""

@@ -41,14 +41,14 @@ from psycopg.pq import TransactionStatus
 from smartfactory.model.errors import UserError
 from smartfactory.model.events import KEYS, SCHEMAS, TIME_COLUMN, EventType
 from smartfactory.store.closing import Closing
-from smartfactory.store.integrity import WriteReport, conflict, conform, split_overlaps
+from smartfactory.store.integrity import OPEN_STATES_SCHEMA, WriteReport, conflict, conform, split_overlaps
 from smartfactory.store.quarantine import QuarantineEntry, QuarantineReader, Rejected
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
 # Bump with a new entry in _MIGRATIONS when the tables change; a store remembers its version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # writes are counted in this many rows per event type, picked by the writer's backend id: the
 # count moves in the writer's transaction (exact), and concurrent writers rarely share a row
@@ -156,6 +156,14 @@ class EventStore(Protocol):
         """Read-only SQL both engines run (``$name`` parameters); the result as Arrow."""
         ...
 
+    def load_open_states(self) -> pa.Table:
+        """Every equipment's open state kept by live ingest (``OPEN_STATES_SCHEMA``)."""
+        ...
+
+    def save_open_states(self, rows: pa.Table) -> None:
+        """Insert or replace open states by equipment (inside the caller's transaction, if any)."""
+        ...
+
     def quarantine(self) -> QuarantineBook:
         """The store's quarantine."""
         ...
@@ -254,7 +262,21 @@ def _migration_2() -> list[sql.Composed]:
     ]
 
 
-_MIGRATIONS = {1: _migration_1, 2: _migration_2}
+def _migration_3() -> list[sql.Composed]:
+    # the open state per equipment that live ingest keeps (``connect/open_states.py``)
+    return [
+        sql.Composed(
+            [
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS open_states (equipment text PRIMARY KEY, "
+                    "start timestamp NOT NULL, state text NOT NULL, reason text, order_id text, product text)"
+                )
+            ]
+        )
+    ]
+
+
+_MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -433,6 +455,36 @@ class PgTelemetryStore(Closing):
                 if len(stamp) == 6 and stamp.isdigit():
                     found[EventType(parent)].add((int(stamp[:4]), int(stamp[4:])))
         return found
+
+    def load_open_states(self) -> pa.Table:
+        """Every equipment's open state kept by live ingest (``OPEN_STATES_SCHEMA``)."""
+        with self._lock:
+            row = self.connection.execute("SELECT to_regclass('open_states') IS NOT NULL").fetchone()
+            if not row or not row[0]:  # a store read-only below schema 3
+                return OPEN_STATES_SCHEMA.empty_table()
+            return self._read(
+                sql.SQL(
+                    "SELECT equipment, start, state, reason, order_id, product FROM open_states "
+                    'ORDER BY equipment COLLATE "C"'
+                ),
+                OPEN_STATES_SCHEMA,
+            )
+
+    def save_open_states(self, rows: pa.Table) -> None:
+        """Insert or replace open states by equipment (inside the caller's transaction, if any)."""
+        if self.mode != "write":
+            raise UserError(f"telemetry store {shown_url(self.url)} is open read-only")
+        if rows.num_rows == 0:
+            return
+        values = rows.cast(OPEN_STATES_SCHEMA).to_pylist()
+        with self.transaction(), self.connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO open_states (equipment, start, state, reason, order_id, product) "
+                "VALUES (%(equipment)s, %(start)s, %(state)s, %(reason)s, %(order_id)s, %(product)s) "
+                "ON CONFLICT (equipment) DO UPDATE SET start = excluded.start, state = excluded.state, "
+                "reason = excluded.reason, order_id = excluded.order_id, product = excluded.product",
+                values,
+            )
 
     def quarantine(self) -> PgQuarantine:
         """The store's quarantine table (refused rows, and what sources could not decode)."""

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from smartfactory.model.errors import StoreLockedError, UserError
 from smartfactory.model.events import KEYS, SCHEMAS, TIME_COLUMN, EventType
 from smartfactory.store.closing import Closing
-from smartfactory.store.integrity import WriteReport, conflict, conform, split_overlaps
+from smartfactory.store.integrity import OPEN_STATES_SCHEMA, WriteReport, conflict, conform, split_overlaps
 from smartfactory.store.owner import read_owner
 from smartfactory.store.quarantine import Quarantine, Rejected
 
@@ -37,6 +37,13 @@ _SQL_TYPES = {
     pa.int32(): "INTEGER",
     pa.float64(): "DOUBLE",
 }
+
+
+# the open state per equipment that live ingest keeps (``connect/open_states.py``)
+_OPEN_STATES_DDL = (
+    "CREATE TABLE IF NOT EXISTS open_states (equipment VARCHAR PRIMARY KEY, start TIMESTAMP NOT NULL, "
+    "state VARCHAR NOT NULL, reason VARCHAR, order_id VARCHAR, product VARCHAR)"
+)
 
 
 def _create_sql(event_type: EventType) -> str:
@@ -221,6 +228,38 @@ class TelemetryStore(Closing):
     def quarantine(self) -> Quarantine:
         """The store's quarantine table (created when writing)."""
         return Quarantine(self.connection, create=self.mode == "write")
+
+    def load_open_states(self) -> pa.Table:
+        """Every equipment's open state kept by live ingest (``OPEN_STATES_SCHEMA``)."""
+        if self.mode == "write":
+            self.connection.execute(_OPEN_STATES_DDL)
+        else:
+            # a read-only store that never had live state changes has no table
+            tables = self.connection.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'open_states'"
+            ).fetchall()
+            if not tables or not tables[0][0]:
+                return OPEN_STATES_SCHEMA.empty_table()
+        found: pa.Table = self.connection.sql(
+            "SELECT equipment, start, state, reason, order_id, product FROM open_states ORDER BY equipment"
+        ).to_arrow_table()
+        return found.cast(OPEN_STATES_SCHEMA)
+
+    def save_open_states(self, rows: pa.Table) -> None:
+        """Insert or replace open states by equipment (inside the caller's transaction, if any)."""
+        if rows.num_rows == 0:
+            return
+        with self.transaction(), self._registered_table("_open_states", rows.cast(OPEN_STATES_SCHEMA)):
+            self.connection.execute(_OPEN_STATES_DDL)
+            self.connection.execute("INSERT OR REPLACE INTO open_states SELECT * FROM _open_states")
+
+    @contextmanager
+    def _registered_table(self, name: str, table: pa.Table) -> Iterator[None]:
+        self.connection.register(name, table)
+        try:
+            yield
+        finally:
+            self.connection.unregister(name)
 
     def ibis_backend(self) -> Any:
         """An Ibis backend on this store's connection (what the KPI engine runs on)."""
