@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_assess
 import bench_ingest
 import bench_kpi
+import bench_live
 import bench_opcua
 import bench_scenario_anomaly
 import bench_scenario_maintenance
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Callable[[bool], str]] = {
     "anomaly": bench_scenario_anomaly.run,
     "scheduling": bench_scenario_scheduling.run,
     "web": bench_web.run,
+    "live": bench_live.run,
 }
 
 
