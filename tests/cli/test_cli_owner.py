@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from clitools import PLANT, ROOT, cli, ok
@@ -31,7 +32,8 @@ from smartfactory.app.roles import Role
 from smartfactory.app.sessions import issue_token
 from smartfactory.app.workspace import Workspace
 from smartfactory.model.errors import StoreLockedError
-from smartfactory.store import StoreFolder, list_scenario_runs
+from smartfactory.model.events import EventType
+from smartfactory.store import StoreFolder, TelemetryStore, list_scenario_runs
 from smartfactory.store.owner import OWNER_FILE, owner_path, read_owner
 
 RUN = ["simulate", "--plant", str(PLANT), "--days", "0.5", "--seed", "3"]
@@ -46,6 +48,10 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with StoreFolder(work / "store").open_registry() as registry:
         add_user(registry, "viewer", "viewer-password-1", Role.viewer)
         (work / "token").write_text(issue_token(registry, "viewer", "test"), encoding="utf-8")
+    with TelemetryStore.open(work / "store") as store:  # one conflicting reading: a quarantined row
+        first = store.table(EventType.measurements).slice(0, 1)
+        changed = first.set_column(3, "value", pa.array([first["value"][0].as_py() + 1.0]))
+        assert store.write_report(EventType.measurements, changed).conflicts == 1
     shutil.copytree(work / "store", work / "plain")
     return work
 
@@ -158,6 +164,16 @@ def test_scenario_run_through_the_owner_records_the_run(server: Server, work: Pa
     with StoreFolder(work / "store").open_registry() as registry:
         recorded = {r["id"]: r for r in list_scenario_runs(registry)}
     assert recorded[run["run_id"]]["status"] == "finished"
+
+
+def test_the_quarantine_through_the_owner(server: Server, work: Path) -> None:
+    owned, plain = _both(work, "quarantine", "list")
+    assert ok(owned).stdout == ok(plain).stdout and "conflict: 1" in plain.stdout
+    owned, plain = _both(work, "quarantine", "show", "1")
+    assert ok(owned).stdout == ok(plain).stdout and "store:measurements" in plain.stdout
+    owned, plain = _both(work, "quarantine", "show", "99")
+    assert plain.returncode == 1 and "no quarantined row with id 99" in plain.stderr
+    assert (owned.returncode, owned.stderr) == (plain.returncode, plain.stderr)
 
 
 @pytest.mark.parametrize(

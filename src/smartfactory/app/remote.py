@@ -50,6 +50,8 @@ USE_CASES: dict[str, str] = {
     "export_events": "smartfactory.app.store_ops:export_events",
     "run_scenario": "smartfactory.app.store_ops:run_scenario",
     "assess_store": "smartfactory.app.store_ops:assess_store",
+    "quarantine_list": "smartfactory.app.quarantine:quarantine_list",
+    "quarantine_entry": "smartfactory.app.quarantine:quarantine_entry",
 }
 
 CALL_TIMEOUT_S = 3600.0  # a scenario run or an export may take long; the owner answers when done

@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from smartfactory.app.quarantine import quarantine_entry, quarantine_list
+from smartfactory.app.remote import call
 from smartfactory.app.workspace import Workspace
 from smartfactory.cli.import_ import stored_plant
 from smartfactory.cli.options import DEFAULT_STORE_OPTION, StoreOption
 from smartfactory.cli.render import console
 from smartfactory.connect.files import load_mapping, replay
-from smartfactory.model.errors import UserError
 from smartfactory.model.plant_file import load_plant
 from smartfactory.store import StoreFolder
 
@@ -28,21 +29,19 @@ def list_command(
     limit: Annotated[int, typer.Option("--limit", help="at most this many rows")] = 50,
 ) -> None:
     """Quarantined rows, oldest first, and their count by reason."""
-    with Workspace.open(store, mode="read") as workspace, workspace.telemetry() as telemetry:
-        quarantine = telemetry.quarantine()
-        if not quarantine.exists():
-            console().print("the quarantine is empty")
-            return
-        entries = quarantine.list(source=source, reason=reason, limit=limit)
-        counts = quarantine.count(source=source)
+    with Workspace.open(store, mode="read") as workspace:
+        found = call(workspace, quarantine_list, source=source, reason=reason, limit=limit)
+    out = console()
+    if not found.rows and not found.counts:
+        out.print("the quarantine is empty")
+        return
     table = Table(title="quarantine", title_justify="left")
     for column in ("id", "received (UTC)", "source", "reason"):
         table.add_column(column)
-    for e in entries:
+    for e in found.rows:
         table.add_row(str(e.id), f"{e.received_at:%Y-%m-%d %H:%M:%S}", e.source, e.reason)
-    out = console()
     out.print(table)
-    out.print(", ".join(f"{kind}: {n}" for kind, n in counts.items()) or "the quarantine is empty")
+    out.print(", ".join(f"{kind}: {n}" for kind, n in found.counts.items()) or "the quarantine is empty")
 
 
 @app.command("show")
@@ -51,11 +50,8 @@ def show_command(
     store: StoreOption = DEFAULT_STORE_OPTION,
 ) -> None:
     """One quarantined row: where it came from, why, and its raw content."""
-    with Workspace.open(store, mode="read") as workspace, workspace.telemetry() as telemetry:
-        quarantine = telemetry.quarantine()
-        entry = quarantine.show(entry_id) if quarantine.exists() else None
-    if entry is None:
-        raise UserError(f"no quarantined row with id {entry_id}; see `smartfactory quarantine list`")
+    with Workspace.open(store, mode="read") as workspace:
+        entry = call(workspace, quarantine_entry, entry_id=entry_id)
     out = console()
     out.print(f"id:          {entry.id}")
     out.print(f"received:    {entry.received_at:%Y-%m-%d %H:%M:%S} UTC")
@@ -63,7 +59,7 @@ def show_command(
     out.print(f"reason:      {entry.reason}")
     out.print(f"mapping:     {entry.mapping_hash or '—'}")
     out.print("raw:", markup=False)
-    out.print(entry.raw_text(), markup=False, highlight=False)
+    out.print(entry.raw, markup=False, highlight=False)
 
 
 @app.command("replay")
