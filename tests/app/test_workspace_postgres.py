@@ -24,6 +24,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from clitools import PLANT, cli, ok, one_line_error
+from file_imports import COUNTS_MAP
 from owners import free_port
 from services import fresh_postgres_database
 from smartfactory.app import kpis as kpi_use
@@ -237,22 +238,6 @@ def test_serve_a_url(stores: tuple[Path, str], tmp_path: Path) -> None:
             process.kill()
             output = process.communicate()[0]
     assert "postgresql://" in output and "Traceback" not in output, output
-
-
-COUNTS_MAP = """\
-kind = "counts"
-
-[time]
-column = "ts"
-timezone = "+08:00"
-
-[equipment]
-column = "eq"
-
-[counts]
-good = "good"
-scrap = "scrap"
-"""
 
 
 def test_two_imports_at_once_both_land(postgres_url: str, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ import builtins
 import io
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -248,35 +248,23 @@ def _migration_1() -> list[sql.Composed]:
     return statements
 
 
-def _migration_2() -> list[sql.Composed]:
-    # what ``version`` reads: a count of the writes that stored rows, kept in their transaction
-    return [
-        sql.Composed(
-            [
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS telemetry_writes (event_type text NOT NULL, "
-                    "slot integer NOT NULL, writes bigint NOT NULL, PRIMARY KEY (event_type, slot))"
-                )
-            ]
-        )
-    ]
+def _statements(*texts: str) -> Callable[[], list[sql.Composable]]:
+    """A migration of plain SQL statements."""
+    return lambda: [sql.SQL(text) for text in texts]
 
 
-def _migration_3() -> list[sql.Composed]:
-    # the open state per equipment that live ingest keeps (``connect/open_states.py``)
-    return [
-        sql.Composed(
-            [
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS open_states (equipment text PRIMARY KEY, "
-                    "start timestamp NOT NULL, state text NOT NULL, reason text, order_id text, product text)"
-                )
-            ]
-        )
-    ]
+# 2: what ``version`` reads: a count of the writes that stored rows, kept in their transaction
+_MIGRATION_2 = _statements(
+    "CREATE TABLE IF NOT EXISTS telemetry_writes (event_type text NOT NULL, "
+    "slot integer NOT NULL, writes bigint NOT NULL, PRIMARY KEY (event_type, slot))"
+)
+# 3: the open state per equipment that live ingest keeps (``connect/open_states.py``)
+_MIGRATION_3 = _statements(
+    "CREATE TABLE IF NOT EXISTS open_states (equipment text PRIMARY KEY, "
+    "start timestamp NOT NULL, state text NOT NULL, reason text, order_id text, product text)"
+)
 
-
-_MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
+_MIGRATIONS: dict[int, Callable[[], list[Any]]] = {1: _migration_1, 2: _MIGRATION_2, 3: _MIGRATION_3}
 
 
 # --- the store ------------------------------------------------------------------------------
